@@ -1,0 +1,1 @@
+"""peps_onboarding: onboarding of French public employers onto PEP's."""

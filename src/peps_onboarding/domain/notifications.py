@@ -1,0 +1,130 @@
+"""What the platform owes people: e-mails (M1) and postal letters (M2).
+
+A use case records these in the outbox with its state change (M3); the dispatcher
+renders and delivers them later. Links inside are *sealed*: the outbox keeps only a
+random nonce, and the raw token is derived from it with the platform's secret at
+delivery, so no raw token is ever at rest (M4).
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from attrs import frozen
+
+from .links import LinkPurpose
+
+__all__ = [
+    "EmailKind",
+    "EmailMessage",
+    "EmailNotification",
+    "Letter",
+    "LetterKind",
+    "LetterNotification",
+    "Notification",
+    "OutboxMessage",
+    "SealedLink",
+]
+
+
+class EmailKind(enum.Enum):
+    PASSWORD_CREATION = "password_creation"  # C5, R5: 15-day link
+    NEW_NET_ENTREPRISES_USER = "new_net_entreprises_user"  # N3: to every administrator
+    ACCESS_OPEN = "access_open"  # C8: day J
+    PASSWORD_RESET = "password_reset"  # A5: 3-day link
+    REGISTRATION_WITHDRAWN = "registration_withdrawn"  # C9
+
+
+class LetterKind(enum.Enum):
+    CLASSIC_ENROLMENT = "classic_enrolment"  # C5: with the withdrawal procedure
+    NET_ENTREPRISES_ENROLMENT = "net_entreprises_enrolment"  # N4
+
+
+@frozen(kw_only=True)
+class SealedLink:
+    purpose: LinkPurpose
+    nonce: str  # hex; the token is derived from it at delivery
+    expires_at: datetime
+
+
+@frozen(kw_only=True)
+class EmailNotification:
+    kind: EmailKind
+    to: str
+    recipient: str  # « Monsieur Jean Dupont »
+    siret: str
+    designation: str
+    identifier: str | None = None
+    facts: tuple[tuple[str, str], ...] = ()
+    link: SealedLink | None = None
+
+    def fact(self, name: str) -> str:
+        return dict(self.facts).get(name, "")
+
+
+@frozen(kw_only=True)
+class LetterNotification:
+    kind: LetterKind
+    siret: str
+    designation: str
+    recipient_name: str
+    recipient_title: str
+    recipient_address: tuple[str, ...]
+    applicant_name: str
+    applicant_function: str
+    applicant_email: str
+    registered_at: datetime
+    withdrawal_deadline: datetime | None = None
+    withdrawal: SealedLink | None = None
+
+
+Notification = EmailNotification | LetterNotification
+
+
+@frozen(kw_only=True)
+class OutboxMessage:
+    """One owed notification. ``id`` doubles as the idempotency key of its delivery."""
+
+    id: str
+    siret: str
+    created_at: datetime
+    notification: Notification
+    attempts: int = 0
+    next_attempt_at: datetime
+    sent_at: datetime | None = None
+    last_error: str | None = None
+
+
+@frozen(kw_only=True)
+class EmailMessage:
+    """A rendered e-mail, what the :class:`~peps_onboarding.ports.Mailer` port sends."""
+
+    message_id: str  # stable across retries: the idempotency key
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    kind: EmailKind
+    link_url: str | None = None
+
+
+@frozen(kw_only=True)
+class Letter:
+    """A letter ready to print, what the :class:`~peps_onboarding.ports.LetterSender` sends."""
+
+    letter_id: str  # stable across retries
+    kind: LetterKind
+    siret: str
+    designation: str
+    recipient_name: str
+    recipient_title: str
+    recipient_address: tuple[str, ...]
+    applicant_name: str
+    applicant_function: str
+    applicant_email: str
+    registered_at: datetime
+    withdrawal_deadline: datetime | None
+    withdrawal_code: str | None
+    withdrawal_url: str | None
+    text: str  # the French body, for adapters that do not lay out their own

@@ -1,0 +1,401 @@
+"""Value objects: parsed once at the boundary, then trusted everywhere.
+
+Each ``parse`` takes what a person typed and either returns the value or raises
+:class:`FieldInvalid` with a French message; form parsers gather those into one
+:class:`~peps_onboarding.domain.errors.ValidationError`.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from typing import Self
+
+import email_validator
+import phonenumbers
+from attrs import frozen
+from stdnum.exceptions import ValidationError as StdnumValidationError
+from stdnum.fr import siret as stdnum_siret
+
+from .errors import FieldError
+
+__all__ = [
+    "Civility",
+    "ContractNumber",
+    "EmailAddress",
+    "FieldInvalid",
+    "FixedPhone",
+    "Identifier",
+    "LegalCategory",
+    "PersonName",
+    "PostalAddress",
+    "PostalCode",
+    "Siret",
+    "TextLine",
+]
+
+
+class FieldInvalid(ValueError):
+    """One value did not parse; ``error`` carries the code and the French message."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.error = FieldError(code, message)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
+# Form input is bounded before any parsing, so hostile sizes cost nothing.
+_MAX_RAW = 512
+
+
+def _clean(raw: object, *, required: bool = True) -> str:
+    if not isinstance(raw, str):
+        raise FieldInvalid("type", "Ce champ doit être un texte.")
+    if len(raw) > _MAX_RAW:
+        raise FieldInvalid("too_long", "Ce champ est trop long.")
+    text = unicodedata.normalize("NFC", raw).strip()
+    if _CONTROL.search(text):
+        raise FieldInvalid("control_characters", "Ce champ contient des caractères non autorisés.")
+    if required and not text:
+        raise FieldInvalid("required", "Ce champ est obligatoire.")
+    return " ".join(text.split())
+
+
+@frozen
+class Siret:
+    """Rule E1: 14 digits with a valid key; La Poste's exception is python-stdnum's."""
+
+    value: str
+
+    @classmethod
+    def parse(cls, raw: object) -> Self:
+        text = _clean(raw)
+        compact = text.replace(" ", "").replace(".", "")
+        if not compact.isascii() or not compact.isdigit():
+            raise FieldInvalid("siret.format", "Le SIRET doit être composé de 14 chiffres.")
+        if len(compact) != 14:
+            raise FieldInvalid("siret.length", "Le SIRET doit être composé de 14 chiffres.")
+        if set(compact) == {"0"}:
+            raise FieldInvalid("siret.checksum", "Ce numéro SIRET n'est pas valide.")
+        try:
+            stdnum_siret.validate(compact)
+        except StdnumValidationError:
+            raise FieldInvalid("siret.checksum", "Ce numéro SIRET n'est pas valide.") from None
+        return cls(compact)
+
+    @property
+    def siren(self) -> str:
+        return self.value[:9]
+
+    def __str__(self) -> str:
+        return self.value
+
+    @property
+    def formatted(self) -> str:
+        """``180 020 026 00019``, as the screens print it."""
+        v = self.value
+        return f"{v[:3]} {v[3:6]} {v[6:9]} {v[9:]}"
+
+
+_CONTRACT = re.compile(r"^[A-Z0-9][A-Z0-9/-]{0,29}$")
+
+
+@frozen
+class ContractNumber:
+    """Rule E2: a fund contract number (immatriculation / adhésion), case-insensitive."""
+
+    value: str
+
+    @classmethod
+    def parse(cls, raw: object) -> Self:
+        text = _clean(raw).replace(" ", "").upper()
+        if not _CONTRACT.fullmatch(text):
+            raise FieldInvalid(
+                "contract.format",
+                "Le numéro de contrat ne doit contenir que des lettres et des chiffres.",
+            )
+        return cls(text)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_LEGAL_CATEGORY = re.compile(r"^\d{4}$")
+
+
+@frozen
+class LegalCategory:
+    """INSEE legal-form code, 4 digits (7210 commune, 7364 établissement d'hospitalisation)."""
+
+    code: str
+
+    def __attrs_post_init__(self) -> None:
+        if not _LEGAL_CATEGORY.fullmatch(self.code):
+            raise FieldInvalid("legal_category.format", "La catégorie juridique a 4 chiffres.")
+
+    def __str__(self) -> str:
+        return self.code
+
+
+_IDENTIFIER = re.compile(r"^[A-Z]{3}\d{6}$")
+
+
+@frozen
+class Identifier:
+    """Rule A1: 3 capital letters then 6 digits, e.g. ``JDA000001``."""
+
+    value: str
+
+    @classmethod
+    def parse(cls, raw: object) -> Self:
+        text = _clean(raw).upper()
+        if not _IDENTIFIER.fullmatch(text):
+            raise FieldInvalid(
+                "identifier.format",
+                "L'identifiant est composé de 3 lettres et 6 chiffres (ex. : JDA000001).",
+            )
+        return cls(text)
+
+    @staticmethod
+    def prefix_for(first_name: str, last_name: str) -> str:
+        """Rule A1: letters from the holder's names, accents folded, other characters dropped.
+
+        The first letter of the first name, then the first two of the last name
+        (Jean Dupont → ``JDU``); padded with ``X`` when the names are too short.
+        """
+
+        def letters(name: str) -> str:
+            folded = unicodedata.normalize("NFKD", name)
+            return "".join(c for c in folded if "A" <= c.upper() <= "Z" and c.isascii()).upper()
+
+        first, last = letters(first_name), letters(last_name)
+        return ((first[:1] or "X") + last[:2]).ljust(3, "X")
+
+    @classmethod
+    def build(cls, prefix: str, number: int) -> Self:
+        if not (0 < number <= 999_999):
+            raise ValueError("identifier numbers run from 1 to 999999")
+        return cls(f"{prefix}{number:06d}")
+
+    @property
+    def spelled(self) -> str:
+        """The identifier read aloud, character by character (C5: « lisible à voix haute »)."""
+        digits = "zéro un deux trois quatre cinq six sept huit neuf".split()
+        return ", ".join(c if c.isalpha() else digits[int(c)] for c in self.value)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_NAME = re.compile(r"^[^\W\d_]+(?:[ '’.-]+[^\W\d_]+)*\.?$")
+
+
+@frozen
+class PersonName:
+    """A nom or prénom: letters, with spaces, hyphens, apostrophes and dots between them."""
+
+    value: str
+
+    @classmethod
+    def parse(cls, raw: object) -> Self:
+        text = _clean(raw)
+        if len(text) > 64:
+            raise FieldInvalid("name.too_long", "Ce champ ne doit pas dépasser 64 caractères.")
+        if not _NAME.fullmatch(text):
+            raise FieldInvalid(
+                "name.format",
+                "Ce champ ne doit contenir que des lettres, espaces, tirets ou apostrophes.",
+            )
+        return cls(text)
+
+    def matches(self, other: PersonName) -> bool:
+        """Same name, ignoring case and accents (used to recover an identifier, A6)."""
+        return _fold(self.value) == _fold(other.value)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _fold(text: str) -> str:
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+
+
+_FREE_TEXT_FORBIDDEN = re.compile(r"[<>{}\[\]\\|`$^~=;*\"@]")
+
+
+@frozen
+class TextLine:
+    """A free-text line (service, address line): printable, bounded, no markup characters.
+
+    Address lines follow the French postal standard: 38 characters at most.
+    """
+
+    value: str
+
+    @classmethod
+    def parse(cls, raw: object, *, max_length: int = 38) -> Self:
+        text = _clean(raw)
+        if len(text) > max_length:
+            raise FieldInvalid(
+                "text.too_long", f"Ce champ ne doit pas dépasser {max_length} caractères."
+            )
+        if _FREE_TEXT_FORBIDDEN.search(text) or not all(c.isprintable() for c in text):
+            raise FieldInvalid("text.format", "Ce champ contient des caractères non autorisés.")
+        return cls(text)
+
+    @classmethod
+    def parse_optional(cls, raw: object, *, max_length: int = 38) -> Self | None:
+        if raw is None or (isinstance(raw, str) and not raw.strip()):
+            return None
+        return cls.parse(raw, max_length=max_length)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@frozen
+class EmailAddress:
+    """A courriel, checked for syntax only (no DNS) by email-validator."""
+
+    value: str
+
+    @classmethod
+    def parse(cls, raw: object, *, test_environment: bool = False) -> Self:
+        text = _clean(raw)
+        if len(text) > 254:
+            raise FieldInvalid("email.too_long", "L'adresse de courriel est trop longue.")
+        try:
+            valid = email_validator.validate_email(
+                text, check_deliverability=False, test_environment=test_environment
+            )
+        except email_validator.EmailNotValidError:
+            raise FieldInvalid(
+                "email.format", "L'adresse de courriel n'est pas valide (ex. : nom@employeur.fr)."
+            ) from None
+        return cls(valid.normalized)
+
+    def same_as(self, other: EmailAddress) -> bool:
+        return self.value.casefold() == other.value.casefold()
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_PHONE_SHAPE = re.compile(r"^(?:\+33|0033|0)[1-9]\d{8}$")
+_ACCEPTED_PHONE_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+        phonenumbers.PhoneNumberType.VOIP,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    }
+)
+# Overseas departments are dialled as 10-digit national numbers from mainland France
+# but phonenumbers files some of them under their own region: try each.
+_FRENCH_REGIONS = ("FR", "GP", "GF", "RE", "MQ", "YT", "PM")
+
+
+def _is_fixed_line(national: str, region: str) -> bool:
+    number = phonenumbers.parse(national, region)
+    return (
+        phonenumbers.is_valid_number(number)
+        and phonenumbers.number_type(number) in _ACCEPTED_PHONE_TYPES
+    )
+
+
+@frozen
+class FixedPhone:
+    """Rule C4: a French fixed line (01–05, 09, overseas geographic); no mobile, no 08."""
+
+    digits: str
+
+    @classmethod
+    def parse(cls, raw: object) -> Self:
+        text = _clean(raw)
+        compact = re.sub(r"[ .\-]", "", text)
+        if compact.startswith("+33(0)"):
+            compact = "+33" + compact[6:]
+        # phonenumbers is lenient with trailing junk: check the shape first.
+        if not _PHONE_SHAPE.fullmatch(compact):
+            raise FieldInvalid(
+                "phone.format", "Le numéro de téléphone fixe doit comporter 10 chiffres."
+            )
+        national = "0" + compact[-9:]
+        if national[1] in "678":
+            raise FieldInvalid(
+                "phone.not_fixed",
+                "Veuillez saisir un numéro de téléphone fixe (les numéros en 06, 07 et 08 ne "
+                "sont pas acceptés).",
+            )
+        if not any(_is_fixed_line(national, region) for region in _FRENCH_REGIONS):
+            raise FieldInvalid("phone.invalid", "Ce numéro de téléphone fixe n'est pas valide.")
+        return cls(national)
+
+    @property
+    def national(self) -> str:
+        """``05 56 11 41 23``."""
+        return " ".join(self.digits[i : i + 2] for i in range(0, 10, 2))
+
+    def __str__(self) -> str:
+        return self.national
+
+
+_POSTAL_CODE = re.compile(r"^\d{5}$")
+
+
+@frozen
+class PostalCode:
+    value: str
+
+    @classmethod
+    def parse(cls, raw: object) -> Self:
+        text = _clean(raw).replace(" ", "")
+        if not _POSTAL_CODE.fullmatch(text) or text.startswith("00"):
+            raise FieldInvalid("postal_code.format", "Le code postal doit comporter 5 chiffres.")
+        return cls(text)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Civility(enum.Enum):
+    MR = "Monsieur"
+    MRS = "Madame"
+
+    @classmethod
+    def parse(cls, raw: object) -> Civility:
+        text = _clean(raw).casefold()
+        for member in cls:
+            if text in {member.value.casefold(), member.name.casefold()}:
+                return member
+        raise FieldInvalid("civility.choice", "Veuillez choisir « Monsieur » ou « Madame ».")
+
+    @property
+    def label(self) -> str:
+        return self.value
+
+
+@frozen(kw_only=True)
+class PostalAddress:
+    """The professional address of C4 (also the legal representative's, for letters)."""
+
+    street: TextLine
+    postal_code: PostalCode
+    city: TextLine
+    address_complement: TextLine | None = None
+    identification_complement: TextLine | None = None
+    locality: TextLine | None = None
+
+    def lines(self) -> tuple[str, ...]:
+        """The address as printed on an envelope, optional lines left out."""
+        parts = (
+            self.identification_complement,
+            self.address_complement,
+            self.street,
+            self.locality,
+        )
+        return (
+            *(str(p) for p in parts if p is not None),
+            f"{self.postal_code} {str(self.city).upper()}",
+        )

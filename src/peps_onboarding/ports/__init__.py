@@ -1,0 +1,258 @@
+"""What the core needs from the outside world, as ``typing.Protocol`` classes.
+
+Each port is named for its role; adapters (in :mod:`peps_onboarding.adapters`) are
+named for their technology. A host that brings its own adapter implements the
+protocol and checks it with the contract suites of :mod:`peps_onboarding.testing`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from attrs import frozen
+
+from ..domain.account import Account
+from ..domain.establishment import Contract, Enrolment, Establishment, LegalRepresentative
+from ..domain.events import DomainEvent
+from ..domain.links import Link, LinkPurpose
+from ..domain.notifications import EmailMessage, EmailNotification, Letter, OutboxMessage
+from ..domain.values import ContractNumber, Identifier, Siret
+
+__all__ = [
+    "AccountStore",
+    "CaptchaVerifier",
+    "Clock",
+    "EmailRenderer",
+    "ContractDirectory",
+    "EnrolmentStore",
+    "EstablishmentRegistry",
+    "EventStore",
+    "LetterSender",
+    "LinkStore",
+    "Mailer",
+    "NetEntreprisesIdentity",
+    "NetEntreprisesVerifier",
+    "Outbox",
+    "PasswordHasher",
+    "RandomSource",
+    "UnitOfWork",
+    "UnitOfWorkFactory",
+]
+
+
+# --- the outside world ---------------------------------------------------------------
+
+
+class Clock(Protocol):
+    """Rule T1: the only source of "now". Returns an aware datetime in UTC."""
+
+    def now(self) -> datetime: ...
+
+
+class RandomSource(Protocol):
+    """Secret randomness for link tokens, nonces and message ids."""
+
+    def token_bytes(self, n: int) -> bytes: ...
+
+
+class PasswordHasher(Protocol):
+    """Rule A3: a slow salted hash (Argon2id in production)."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password_hash: str, password: str) -> bool:
+        """True when the password matches; False otherwise (never raises for a mismatch)."""
+        ...
+
+    def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class EstablishmentRegistry(Protocol):
+    """Rule N2: an establishment's data from its SIRET (the directory, or INSEE Sirene).
+
+    Returns ``None`` for an unknown SIRET; raises
+    :class:`~peps_onboarding.domain.errors.DirectoryUnavailableError` when it cannot tell.
+    """
+
+    def establishment(self, siret: Siret) -> Establishment | None: ...
+
+
+class ContractDirectory(Protocol):
+    """Rule E2: the funds' contracts, and the legal representatives who receive letters."""
+
+    def contract(self, siret: Siret, number: ContractNumber) -> Contract | None:
+        """The contract when this SIRET holds this number, else ``None``."""
+        ...
+
+    def has_contract(self, siret: Siret) -> bool: ...
+
+    def legal_representative(self, siret: Siret) -> LegalRepresentative | None: ...
+
+
+@frozen(kw_only=True)
+class NetEntreprisesIdentity:
+    """Who Net-Entreprises vouched for (N1)."""
+
+    siret: Siret
+    last_name: str
+    first_name: str
+
+
+class NetEntreprisesVerifier(Protocol):
+    """Rule N1: checks Net-Entreprises credentials.
+
+    Raises :class:`~peps_onboarding.domain.errors.NetEntreprisesRefusedError` (or its
+    blocked / password-expired / not-registered siblings) for a refusal, and
+    :class:`~peps_onboarding.domain.errors.NetEntreprisesUnavailableError` when it
+    cannot reach Net-Entreprises. The password is never kept.
+    """
+
+    def verify(
+        self, *, siret: Siret, last_name: str, first_name: str, password: str
+    ) -> NetEntreprisesIdentity: ...
+
+
+class CaptchaVerifier(Protocol):
+    """Rule C1: the security check (image « Trombone », sound version)."""
+
+    def verify(self, response: str) -> bool: ...
+
+
+class Mailer(Protocol):
+    """Sends one rendered e-mail; raises
+    :class:`~peps_onboarding.domain.errors.NotificationDeliveryError` when it cannot."""
+
+    def send(self, message: EmailMessage) -> None: ...
+
+
+class EmailRenderer(Protocol):
+    """Turns an owed e-mail (M1) into its French subject and bodies.
+
+    ``link_url`` is the full link (with the raw token) when the e-mail carries one.
+    Every rendering says the e-mail comes from an automaton and must not be answered.
+    """
+
+    def render(
+        self, notification: EmailNotification, *, message_id: str, link_url: str | None
+    ) -> EmailMessage: ...
+
+
+class LetterSender(Protocol):
+    """Hands one letter to the postal service (or a print-and-post provider); raises
+    :class:`~peps_onboarding.domain.errors.NotificationDeliveryError` when it cannot."""
+
+    def send(self, letter: Letter) -> None: ...
+
+
+# --- stores ---------------------------------------------------------------------------
+
+
+class EnrolmentStore(Protocol):
+    def get(self, siret: Siret) -> Enrolment | None: ...
+
+    def add(self, enrolment: Enrolment) -> None:
+        """Stores a new enrolment; raises ``ConflictError`` if the SIRET already has one (E6)."""
+        ...
+
+    def update(self, enrolment: Enrolment) -> None:
+        """Replaces the stored version ``enrolment.version`` (raises ``ConcurrentUpdateError``
+        when another writer got there first); the stored version becomes ``version + 1``."""
+        ...
+
+    def due(self, at: datetime) -> Sequence[Enrolment]:
+        """Enrolments whose ``deadline`` is at or before ``at`` (T1)."""
+        ...
+
+
+class AccountStore(Protocol):
+    def get(self, identifier: Identifier) -> Account | None: ...
+
+    def of_establishment(self, siret: Siret) -> Sequence[Account]:
+        """Every account of the establishment, closed ones included, oldest first."""
+        ...
+
+    def add(self, account: Account) -> None:
+        """Raises ``ConflictError`` when the identifier exists (A1: never reused)."""
+        ...
+
+    def update(self, account: Account) -> None:
+        """Optimistic: as :meth:`EnrolmentStore.update`."""
+        ...
+
+    def next_number(self, prefix: str) -> int:
+        """The next unused number for a 3-letter prefix (A1: never reused)."""
+        ...
+
+    def due(self, at: datetime) -> Sequence[Account]:
+        """Accounts whose ``deadline`` is at or before ``at`` (T1)."""
+        ...
+
+
+class LinkStore(Protocol):
+    def by_hash(self, token_hash: str) -> Link | None: ...
+
+    def of_account(self, identifier: Identifier, purpose: LinkPurpose) -> Sequence[Link]: ...
+
+    def save(self, link: Link) -> None:
+        """Inserts or replaces the link with this ``token_hash``."""
+        ...
+
+
+class EventStore(Protocol):
+    """Rule L1: the history, in order."""
+
+    def append(self, events: Iterable[DomainEvent]) -> None: ...
+
+    def history(self, siret: Siret) -> Sequence[DomainEvent]: ...
+
+
+class Outbox(Protocol):
+    """Rule M3: notifications owed, written with the state change that caused them."""
+
+    def add(self, message: OutboxMessage) -> None: ...
+
+    def due(self, at: datetime, limit: int) -> Sequence[OutboxMessage]:
+        """Unsent messages whose ``next_attempt_at`` has come, oldest first."""
+        ...
+
+    def save(self, message: OutboxMessage) -> None:
+        """Records an attempt's outcome (``sent_at`` or ``attempts`` / ``last_error``)."""
+        ...
+
+    def pending_count(self) -> int: ...
+
+
+class UnitOfWork(Protocol):
+    """All of one use case commits or nothing does.
+
+    ``with uow:`` begins; ``uow.commit()`` makes the changes durable; leaving the block
+    without a commit, or on an exception, rolls everything back.
+    """
+
+    enrolments: EnrolmentStore
+    accounts: AccountStore
+    links: LinkStore
+    events: EventStore
+    outbox: Outbox
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def rollback(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    """Makes a fresh unit of work for each use case."""
+
+    def __call__(self) -> UnitOfWork: ...
