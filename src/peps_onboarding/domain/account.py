@@ -215,9 +215,7 @@ class Account:
     def record_login(self, *, at: datetime, policy: Policy) -> Transition[Account]:
         """Rule A4/A7: a success resets the failures and restarts the 18 months."""
         self._require("login", AccountState.ACTIVE)
-        logged = evolve(
-            self, failed_logins=0, last_login_at=at, expires_at=policy.expiry_from(at)
-        )
+        logged = evolve(self, failed_logins=0, last_login_at=at, expires_at=policy.expiry_from(at))
         return Transition(logged, (self._fact(LoginSucceeded, at, actor=self.identifier.value),))
 
     def record_failed_login(self, *, at: datetime, policy: Policy) -> Transition[Account]:
@@ -318,7 +316,7 @@ class Account:
             raise TransitionNotAllowedError(self.state.value, "set_right")
         if self.level(service) is level:
             return Transition(self)
-        rights = tuple(r for r in self.rights if r.service != service) + (Right(service, level),)
+        rights = (*(r for r in self.rights if r.service != service), Right(service, level))
         event = RightChanged(
             at=at,
             siret=self.siret.value,

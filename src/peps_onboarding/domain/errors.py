@@ -22,9 +22,11 @@ __all__ = [
     "CaptchaFailedError",
     "ConcurrentUpdateError",
     "ConflictError",
+    "DirectoryUnavailableError",
     "EstablishmentAlreadyEnrolledError",
     "EstablishmentClosedError",
     "FieldError",
+    "IdentifierNotFoundError",
     "InvalidCredentialsError",
     "LastAdministratorError",
     "LegalCategoryNotEligibleError",
@@ -247,7 +249,9 @@ class NetEntreprisesRefusedError(RuleViolationError):
     """Rule N1: never says which field was wrong."""
 
     code = "net_entreprises.refused"
-    message = "Nous n'avons pas réussi à vous identifier. Veuillez vérifier les informations saisies."
+    message = (
+        "Nous n'avons pas réussi à vous identifier. Veuillez vérifier les informations saisies."
+    )
 
 
 class NetEntreprisesAccountBlockedError(RuleViolationError):
@@ -323,8 +327,7 @@ class NetEntreprisesUnavailableError(ServiceUnavailableError):
 
     code = "net_entreprises.unavailable"
     message = (
-        "Le service Net-Entreprises est momentanément indisponible. Veuillez réessayer plus "
-        "tard."
+        "Le service Net-Entreprises est momentanément indisponible. Veuillez réessayer plus tard."
     )
 
 

@@ -72,9 +72,7 @@ class LegalRepresentative:
         return f"{civility}{self.first_name} {self.last_name}".strip()
 
 
-def check_eligibility(
-    establishment: Establishment, *, has_contract: bool, policy: Policy
-) -> None:
+def check_eligibility(establishment: Establishment, *, has_contract: bool, policy: Policy) -> None:
     """Rule E4: closed never; a fund contract suffices; otherwise the legal category decides.
 
     The classic path always has a contract (its gate, E2); the Net-Entreprises path

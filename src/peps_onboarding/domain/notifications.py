@@ -58,6 +58,7 @@ class EmailNotification:
     identifier: str | None = None
     facts: tuple[tuple[str, str], ...] = ()
     link: SealedLink | None = None
+    withdrawal: SealedLink | None = None  # the applicant's withdrawal link (C9)
 
     def fact(self, name: str) -> str:
         return dict(self.facts).get(name, "")

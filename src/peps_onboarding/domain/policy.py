@@ -74,7 +74,8 @@ class Policy:
 
     def retry_delay(self, attempts: int) -> timedelta:
         """Exponential backoff for a notification that failed ``attempts`` times (M3)."""
-        delay = self.notification_retry_base * (2 ** min(max(attempts - 1, 0), 20))
+        factor: int = 2 ** min(max(attempts - 1, 0), 20)
+        delay: timedelta = self.notification_retry_base * factor
         return min(delay, self.notification_retry_max)
 
 

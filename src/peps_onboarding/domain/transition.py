@@ -10,7 +10,7 @@ from .events import DomainEvent
 
 __all__ = ["Transition"]
 
-T = TypeVar("T")
+T = TypeVar("T", covariant=True)
 
 
 @frozen

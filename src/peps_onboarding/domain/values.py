@@ -1,7 +1,7 @@
 """Value objects: parsed once at the boundary, then trusted everywhere.
 
 Each ``parse`` takes what a person typed and either returns the value or raises
-:class:`FieldInvalid` with a French message; form parsers gather those into one
+:class:`InvalidFieldError` with a French message; form parsers gather those into one
 :class:`~peps_onboarding.domain.errors.ValidationError`.
 """
 
@@ -24,9 +24,9 @@ __all__ = [
     "Civility",
     "ContractNumber",
     "EmailAddress",
-    "FieldInvalid",
     "FixedPhone",
     "Identifier",
+    "InvalidFieldError",
     "LegalCategory",
     "PersonName",
     "PostalAddress",
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-class FieldInvalid(ValueError):
+class InvalidFieldError(ValueError):
     """One value did not parse; ``error`` carries the code and the French message."""
 
     def __init__(self, code: str, message: str) -> None:
@@ -51,14 +51,16 @@ _MAX_RAW = 512
 
 def _clean(raw: object, *, required: bool = True) -> str:
     if not isinstance(raw, str):
-        raise FieldInvalid("type", "Ce champ doit être un texte.")
+        raise InvalidFieldError("type", "Ce champ doit être un texte.")
     if len(raw) > _MAX_RAW:
-        raise FieldInvalid("too_long", "Ce champ est trop long.")
+        raise InvalidFieldError("too_long", "Ce champ est trop long.")
     text = unicodedata.normalize("NFC", raw).strip()
     if _CONTROL.search(text):
-        raise FieldInvalid("control_characters", "Ce champ contient des caractères non autorisés.")
+        raise InvalidFieldError(
+            "control_characters", "Ce champ contient des caractères non autorisés."
+        )
     if required and not text:
-        raise FieldInvalid("required", "Ce champ est obligatoire.")
+        raise InvalidFieldError("required", "Ce champ est obligatoire.")
     return " ".join(text.split())
 
 
@@ -73,15 +75,15 @@ class Siret:
         text = _clean(raw)
         compact = text.replace(" ", "").replace(".", "")
         if not compact.isascii() or not compact.isdigit():
-            raise FieldInvalid("siret.format", "Le SIRET doit être composé de 14 chiffres.")
+            raise InvalidFieldError("siret.format", "Le SIRET doit être composé de 14 chiffres.")
         if len(compact) != 14:
-            raise FieldInvalid("siret.length", "Le SIRET doit être composé de 14 chiffres.")
+            raise InvalidFieldError("siret.length", "Le SIRET doit être composé de 14 chiffres.")
         if set(compact) == {"0"}:
-            raise FieldInvalid("siret.checksum", "Ce numéro SIRET n'est pas valide.")
+            raise InvalidFieldError("siret.checksum", "Ce numéro SIRET n'est pas valide.")
         try:
             stdnum_siret.validate(compact)
         except StdnumValidationError:
-            raise FieldInvalid("siret.checksum", "Ce numéro SIRET n'est pas valide.") from None
+            raise InvalidFieldError("siret.checksum", "Ce numéro SIRET n'est pas valide.") from None
         return cls(compact)
 
     @property
@@ -111,7 +113,7 @@ class ContractNumber:
     def parse(cls, raw: object) -> Self:
         text = _clean(raw).replace(" ", "").upper()
         if not _CONTRACT.fullmatch(text):
-            raise FieldInvalid(
+            raise InvalidFieldError(
                 "contract.format",
                 "Le numéro de contrat ne doit contenir que des lettres et des chiffres.",
             )
@@ -132,7 +134,7 @@ class LegalCategory:
 
     def __attrs_post_init__(self) -> None:
         if not _LEGAL_CATEGORY.fullmatch(self.code):
-            raise FieldInvalid("legal_category.format", "La catégorie juridique a 4 chiffres.")
+            raise InvalidFieldError("legal_category.format", "La catégorie juridique a 4 chiffres.")
 
     def __str__(self) -> str:
         return self.code
@@ -151,7 +153,7 @@ class Identifier:
     def parse(cls, raw: object) -> Self:
         text = _clean(raw).upper()
         if not _IDENTIFIER.fullmatch(text):
-            raise FieldInvalid(
+            raise InvalidFieldError(
                 "identifier.format",
                 "L'identifiant est composé de 3 lettres et 6 chiffres (ex. : JDA000001).",
             )
@@ -181,7 +183,7 @@ class Identifier:
     @property
     def spelled(self) -> str:
         """The identifier read aloud, character by character (C5: « lisible à voix haute »)."""
-        digits = "zéro un deux trois quatre cinq six sept huit neuf".split()
+        digits = ["zéro", "un", "deux", "trois", "quatre", "cinq", "six", "sept", "huit", "neuf"]
         return ", ".join(c if c.isalpha() else digits[int(c)] for c in self.value)
 
     def __str__(self) -> str:
@@ -201,9 +203,9 @@ class PersonName:
     def parse(cls, raw: object) -> Self:
         text = _clean(raw)
         if len(text) > 64:
-            raise FieldInvalid("name.too_long", "Ce champ ne doit pas dépasser 64 caractères.")
+            raise InvalidFieldError("name.too_long", "Ce champ ne doit pas dépasser 64 caractères.")
         if not _NAME.fullmatch(text):
-            raise FieldInvalid(
+            raise InvalidFieldError(
                 "name.format",
                 "Ce champ ne doit contenir que des lettres, espaces, tirets ou apostrophes.",
             )
@@ -238,11 +240,13 @@ class TextLine:
     def parse(cls, raw: object, *, max_length: int = 38) -> Self:
         text = _clean(raw)
         if len(text) > max_length:
-            raise FieldInvalid(
+            raise InvalidFieldError(
                 "text.too_long", f"Ce champ ne doit pas dépasser {max_length} caractères."
             )
         if _FREE_TEXT_FORBIDDEN.search(text) or not all(c.isprintable() for c in text):
-            raise FieldInvalid("text.format", "Ce champ contient des caractères non autorisés.")
+            raise InvalidFieldError(
+                "text.format", "Ce champ contient des caractères non autorisés."
+            )
         return cls(text)
 
     @classmethod
@@ -265,13 +269,13 @@ class EmailAddress:
     def parse(cls, raw: object, *, test_environment: bool = False) -> Self:
         text = _clean(raw)
         if len(text) > 254:
-            raise FieldInvalid("email.too_long", "L'adresse de courriel est trop longue.")
+            raise InvalidFieldError("email.too_long", "L'adresse de courriel est trop longue.")
         try:
             valid = email_validator.validate_email(
                 text, check_deliverability=False, test_environment=test_environment
             )
         except email_validator.EmailNotValidError:
-            raise FieldInvalid(
+            raise InvalidFieldError(
                 "email.format", "L'adresse de courriel n'est pas valide (ex. : nom@employeur.fr)."
             ) from None
         return cls(valid.normalized)
@@ -318,18 +322,20 @@ class FixedPhone:
             compact = "+33" + compact[6:]
         # phonenumbers is lenient with trailing junk: check the shape first.
         if not _PHONE_SHAPE.fullmatch(compact):
-            raise FieldInvalid(
+            raise InvalidFieldError(
                 "phone.format", "Le numéro de téléphone fixe doit comporter 10 chiffres."
             )
         national = "0" + compact[-9:]
         if national[1] in "678":
-            raise FieldInvalid(
+            raise InvalidFieldError(
                 "phone.not_fixed",
                 "Veuillez saisir un numéro de téléphone fixe (les numéros en 06, 07 et 08 ne "
                 "sont pas acceptés).",
             )
         if not any(_is_fixed_line(national, region) for region in _FRENCH_REGIONS):
-            raise FieldInvalid("phone.invalid", "Ce numéro de téléphone fixe n'est pas valide.")
+            raise InvalidFieldError(
+                "phone.invalid", "Ce numéro de téléphone fixe n'est pas valide."
+            )
         return cls(national)
 
     @property
@@ -352,7 +358,9 @@ class PostalCode:
     def parse(cls, raw: object) -> Self:
         text = _clean(raw).replace(" ", "")
         if not _POSTAL_CODE.fullmatch(text) or text.startswith("00"):
-            raise FieldInvalid("postal_code.format", "Le code postal doit comporter 5 chiffres.")
+            raise InvalidFieldError(
+                "postal_code.format", "Le code postal doit comporter 5 chiffres."
+            )
         return cls(text)
 
     def __str__(self) -> str:
@@ -369,7 +377,7 @@ class Civility(enum.Enum):
         for member in cls:
             if text in {member.value.casefold(), member.name.casefold()}:
                 return member
-        raise FieldInvalid("civility.choice", "Veuillez choisir « Monsieur » ou « Madame ».")
+        raise InvalidFieldError("civility.choice", "Veuillez choisir « Monsieur » ou « Madame ».")
 
     @property
     def label(self) -> str:

@@ -25,8 +25,8 @@ __all__ = [
     "AccountStore",
     "CaptchaVerifier",
     "Clock",
-    "EmailRenderer",
     "ContractDirectory",
+    "EmailRenderer",
     "EnrolmentStore",
     "EstablishmentRegistry",
     "EventStore",
@@ -158,8 +158,12 @@ class EnrolmentStore(Protocol):
         ...
 
     def update(self, enrolment: Enrolment) -> None:
-        """Replaces the stored version ``enrolment.version`` (raises ``ConcurrentUpdateError``
-        when another writer got there first); the stored version becomes ``version + 1``."""
+        """Replaces the record read at ``enrolment.version``.
+
+        Raises ``ConcurrentUpdateError`` when another writer got there first (now, or at
+        commit). Within one unit of work the version does not move, so several updates
+        compose; the commit stores ``version + 1``.
+        """
         ...
 
     def due(self, at: datetime) -> Sequence[Enrolment]:
@@ -232,11 +236,20 @@ class UnitOfWork(Protocol):
     without a commit, or on an exception, rolls everything back.
     """
 
-    enrolments: EnrolmentStore
-    accounts: AccountStore
-    links: LinkStore
-    events: EventStore
-    outbox: Outbox
+    @property
+    def enrolments(self) -> EnrolmentStore: ...
+
+    @property
+    def accounts(self) -> AccountStore: ...
+
+    @property
+    def links(self) -> LinkStore: ...
+
+    @property
+    def events(self) -> EventStore: ...
+
+    @property
+    def outbox(self) -> Outbox: ...
 
     def __enter__(self) -> Self: ...
 

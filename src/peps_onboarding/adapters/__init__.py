@@ -1,0 +1,1 @@
+"""Adapters: one module per technology, each filling one or more ports."""

@@ -1,0 +1,490 @@
+"""In-memory adapters for every port: real, tested code that hosts use in their own tests.
+
+The stores keep the semantics a durable store must have. A unit of work stages its
+writes and applies them at ``commit()`` under one lock, after checking that no record
+it updates changed since it was read (optimistic versions) and that no record it
+adds exists already (E6). Deadlines are indexed by day, so the sweep (T1) reads only
+what is due, however many accounts there are.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from datetime import date, datetime
+from types import TracebackType
+from typing import Generic, Self, TypeVar
+
+from attrs import evolve
+
+from ..domain.account import Account
+from ..domain.errors import (
+    ConcurrentUpdateError,
+    ConflictError,
+    NetEntreprisesRefusedError,
+    NotFoundError,
+    NotificationDeliveryError,
+    OnboardingError,
+)
+from ..domain.establishment import Contract, Enrolment, Establishment, LegalRepresentative
+from ..domain.events import DomainEvent
+from ..domain.links import Link, LinkPurpose
+from ..domain.notifications import EmailMessage, Letter, OutboxMessage
+from ..domain.values import ContractNumber, Identifier, Siret
+from ..ports import NetEntreprisesIdentity
+
+__all__ = [
+    "InMemoryCaptchaVerifier",
+    "InMemoryDatabase",
+    "InMemoryDirectory",
+    "InMemoryLetterSender",
+    "InMemoryMailer",
+    "InMemoryNetEntreprisesVerifier",
+    "InMemoryUnitOfWork",
+]
+
+K = TypeVar("K", bound=Hashable)
+
+
+class DeadlineIndex(Generic[K]):
+    """Keys by the calendar day (UTC) of their deadline; ``due`` reads past days only."""
+
+    def __init__(self) -> None:
+        self._by_day: dict[date, set[K]] = {}
+        self._days: list[date] = []
+        self._day_of: dict[K, date] = {}
+
+    def set(self, key: K, deadline: datetime | None) -> None:
+        old = self._day_of.pop(key, None)
+        if old is not None:
+            bucket = self._by_day[old]
+            bucket.discard(key)
+            if not bucket:
+                del self._by_day[old]
+                del self._days[bisect.bisect_left(self._days, old)]
+        if deadline is not None:
+            day = deadline.date()
+            if day not in self._by_day:
+                self._by_day[day] = set()
+                bisect.insort(self._days, day)
+            self._by_day[day].add(key)
+            self._day_of[key] = day
+
+    def candidates(self, at: datetime) -> list[K]:
+        """Every key whose deadline's day is on or before ``at``'s day (callers filter)."""
+        end = bisect.bisect_right(self._days, at.date())
+        return [key for day in self._days[:end] for key in self._by_day[day]]
+
+
+class InMemoryDatabase:
+    """The committed state shared by every unit of work made from it."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.enrolments: dict[Siret, Enrolment] = {}
+        self.enrolment_deadlines: DeadlineIndex[Siret] = DeadlineIndex()
+        self.accounts: dict[Identifier, Account] = {}
+        self.accounts_of: dict[Siret, list[Identifier]] = {}
+        self.account_deadlines: DeadlineIndex[Identifier] = DeadlineIndex()
+        self.counters: dict[str, int] = {}
+        self.links: dict[str, Link] = {}
+        self.links_of: dict[tuple[Identifier, LinkPurpose], list[str]] = {}
+        self.events: list[DomainEvent] = []
+        self.events_of: dict[str, list[DomainEvent]] = {}
+        self.outbox: dict[str, OutboxMessage] = {}
+        self.unsent: dict[str, None] = {}  # insertion-ordered set of unsent ids
+        self.commits = 0
+
+    def unit_of_work(self) -> InMemoryUnitOfWork:
+        return InMemoryUnitOfWork(self)
+
+    __call__ = unit_of_work
+
+
+class _Staged(Generic[K]):
+    """Writes of one unit of work on one kind of record, with optimistic versions."""
+
+    def __init__(self) -> None:
+        self.added: dict[K, object] = {}
+        self.updated: dict[K, object] = {}
+        self.expected: dict[K, int] = {}
+
+    def clear(self) -> None:
+        self.added.clear()
+        self.updated.clear()
+        self.expected.clear()
+
+
+class _EnrolmentStore:
+    def __init__(self, db: InMemoryDatabase) -> None:
+        self._db = db
+        self.staged: _Staged[Siret] = _Staged()
+
+    def get(self, siret: Siret) -> Enrolment | None:
+        staged = self.staged.updated.get(siret) or self.staged.added.get(siret)
+        if staged is not None:
+            assert isinstance(staged, Enrolment)
+            return staged
+        return self._db.enrolments.get(siret)
+
+    def add(self, enrolment: Enrolment) -> None:
+        if self.get(enrolment.siret) is not None:
+            raise ConflictError("enrolment exists")
+        self.staged.added[enrolment.siret] = evolve(enrolment, version=1)
+
+    def update(self, enrolment: Enrolment) -> None:
+        _stage_update(self.staged, enrolment.siret, enrolment, self.get(enrolment.siret))
+
+    def due(self, at: datetime) -> Sequence[Enrolment]:
+        with self._db.lock:
+            keys = self._db.enrolment_deadlines.candidates(at)
+        return _due_overlay(keys, self.get, self.staged, at)
+
+
+class _AccountStore:
+    def __init__(self, db: InMemoryDatabase) -> None:
+        self._db = db
+        self.staged: _Staged[Identifier] = _Staged()
+
+    def get(self, identifier: Identifier) -> Account | None:
+        staged = self.staged.updated.get(identifier) or self.staged.added.get(identifier)
+        if staged is not None:
+            assert isinstance(staged, Account)
+            return staged
+        return self._db.accounts.get(identifier)
+
+    def of_establishment(self, siret: Siret) -> Sequence[Account]:
+        with self._db.lock:
+            keys = list(self._db.accounts_of.get(siret, ()))
+        keys += [
+            k for k, a in self.staged.added.items() if isinstance(a, Account) and a.siret == siret
+        ]
+        found = (self.get(k) for k in keys)
+        return [a for a in found if a is not None]
+
+    def add(self, account: Account) -> None:
+        if self.get(account.identifier) is not None:
+            raise ConflictError("identifier exists")
+        self.staged.added[account.identifier] = evolve(account, version=1)
+
+    def update(self, account: Account) -> None:
+        _stage_update(self.staged, account.identifier, account, self.get(account.identifier))
+
+    def next_number(self, prefix: str) -> int:
+        # Like a database sequence: outside the transaction, so a number is never reused.
+        with self._db.lock:
+            number = self._db.counters.get(prefix, 0) + 1
+            self._db.counters[prefix] = number
+        return number
+
+    def due(self, at: datetime) -> Sequence[Account]:
+        with self._db.lock:
+            keys = self._db.account_deadlines.candidates(at)
+        return _due_overlay(keys, self.get, self.staged, at)
+
+
+R = TypeVar("R", Enrolment, Account)
+
+
+def _stage_update(staged: _Staged[K], key: K, record: R, current: R | None) -> None:
+    if current is None:
+        raise NotFoundError("no such record")
+    if current.version != record.version:
+        raise ConcurrentUpdateError()
+    if key in staged.added:
+        staged.added[key] = record
+        return
+    # The version moves at commit, so several updates in one unit of work compose.
+    staged.expected.setdefault(key, record.version)
+    staged.updated[key] = record
+
+
+def _due_overlay(
+    keys: Iterable[K], get: Callable[[K], R | None], staged: _Staged[K], at: datetime
+) -> list[R]:
+    wanted = sorted(set(keys) | set(staged.added) | set(staged.updated), key=str)
+    records = (get(k) for k in wanted)
+    due = [r for r in records if r is not None and r.deadline is not None and r.deadline <= at]
+    due.sort(key=_deadline_of)
+    return due
+
+
+def _deadline_of(record: Enrolment | Account) -> datetime:
+    assert record.deadline is not None
+    return record.deadline
+
+
+class _LinkStore:
+    def __init__(self, db: InMemoryDatabase) -> None:
+        self._db = db
+        self.staged: dict[str, Link] = {}
+
+    def by_hash(self, token_hash: str) -> Link | None:
+        return self.staged.get(token_hash) or self._db.links.get(token_hash)
+
+    def of_account(self, identifier: Identifier, purpose: LinkPurpose) -> Sequence[Link]:
+        with self._db.lock:
+            hashes = list(self._db.links_of.get((identifier, purpose), ()))
+        hashes += [
+            h
+            for h, link in self.staged.items()
+            if link.identifier == identifier and link.purpose is purpose and h not in hashes
+        ]
+        found = (self.by_hash(h) for h in hashes)
+        return [link for link in found if link is not None]
+
+    def save(self, link: Link) -> None:
+        self.staged[link.token_hash] = link
+
+
+class _EventStore:
+    def __init__(self, db: InMemoryDatabase) -> None:
+        self._db = db
+        self.staged: list[DomainEvent] = []
+
+    def append(self, events: Iterable[DomainEvent]) -> None:
+        self.staged.extend(events)
+
+    def history(self, siret: Siret) -> Sequence[DomainEvent]:
+        with self._db.lock:
+            committed = list(self._db.events_of.get(siret.value, ()))
+        return committed + [e for e in self.staged if e.siret == siret.value]
+
+
+class _Outbox:
+    def __init__(self, db: InMemoryDatabase) -> None:
+        self._db = db
+        self.staged: dict[str, OutboxMessage] = {}
+        self.added: set[str] = set()
+
+    def add(self, message: OutboxMessage) -> None:
+        if message.id in self._db.outbox or message.id in self.staged:
+            raise ConflictError("outbox message exists")
+        self.staged[message.id] = message
+        self.added.add(message.id)
+
+    def due(self, at: datetime, limit: int) -> Sequence[OutboxMessage]:
+        with self._db.lock:
+            unsent = [self._db.outbox[i] for i in self._db.unsent]
+        ready = [m for m in unsent if m.next_attempt_at <= at]
+        ready.sort(key=lambda m: (m.next_attempt_at, m.created_at))
+        return ready[:limit]
+
+    def save(self, message: OutboxMessage) -> None:
+        if message.id not in self._db.outbox and message.id not in self.staged:
+            raise NotFoundError("no such outbox message")
+        self.staged[message.id] = message
+
+    def pending_count(self) -> int:
+        with self._db.lock:
+            return len(self._db.unsent) + sum(
+                1 for i in self.added if self.staged[i].sent_at is None
+            )
+
+
+class InMemoryUnitOfWork:
+    """One use case's transaction over an :class:`InMemoryDatabase`."""
+
+    def __init__(self, db: InMemoryDatabase) -> None:
+        self._db = db
+        self.enrolments = _EnrolmentStore(db)
+        self.accounts = _AccountStore(db)
+        self.links = _LinkStore(db)
+        self.events = _EventStore(db)
+        self.outbox = _Outbox(db)
+
+    def __enter__(self) -> Self:
+        self.rollback()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.rollback()
+
+    def rollback(self) -> None:
+        self.enrolments.staged.clear()
+        self.accounts.staged.clear()
+        self.links.staged.clear()
+        self.events.staged.clear()
+        self.outbox.staged.clear()
+        self.outbox.added.clear()
+
+    def commit(self) -> None:
+        db = self._db
+        with db.lock:
+            self._check(db.enrolments, self.enrolments.staged)
+            self._check(db.accounts, self.accounts.staged)
+            self._apply_enrolments()
+            self._apply_accounts()
+            for token_hash, link in self.links.staged.items():
+                if token_hash not in db.links:
+                    db.links_of.setdefault((link.identifier, link.purpose), []).append(token_hash)
+                db.links[token_hash] = link
+            for event in self.events.staged:
+                db.events.append(event)
+                db.events_of.setdefault(event.siret, []).append(event)
+            for message_id, message in self.outbox.staged.items():
+                db.outbox[message_id] = message
+                if message.sent_at is None:
+                    db.unsent[message_id] = None
+                else:
+                    db.unsent.pop(message_id, None)
+            db.commits += 1
+        self.rollback()
+
+    @staticmethod
+    def _check(committed: dict[K, R], staged: _Staged[K]) -> None:
+        for key in staged.added:
+            if key in committed:
+                raise ConflictError("record exists")
+        for key, version in staged.expected.items():
+            current = committed.get(key)
+            if current is None or current.version != version:
+                raise ConcurrentUpdateError()
+
+    def _apply_enrolments(self) -> None:
+        db, staged = self._db, self.enrolments.staged
+        for key, record in (*staged.added.items(), *staged.updated.items()):
+            assert isinstance(record, Enrolment)
+            if key in staged.expected:
+                record = evolve(record, version=staged.expected[key] + 1)
+            db.enrolments[key] = record
+            db.enrolment_deadlines.set(key, record.deadline)
+
+    def _apply_accounts(self) -> None:
+        db, staged = self._db, self.accounts.staged
+        for key, record in staged.added.items():
+            assert isinstance(record, Account)
+            db.accounts_of.setdefault(record.siret, []).append(key)
+        for key, record in (*staged.added.items(), *staged.updated.items()):
+            assert isinstance(record, Account)
+            if key in staged.expected:
+                record = evolve(record, version=staged.expected[key] + 1)
+            db.accounts[key] = record
+            db.account_deadlines.set(key, record.deadline)
+
+
+# --- the outside world ----------------------------------------------------------------
+
+
+class InMemoryDirectory:
+    """Establishments, contracts and legal representatives: both directory ports."""
+
+    def __init__(self) -> None:
+        self._establishments: dict[Siret, Establishment] = {}
+        self._contracts: dict[tuple[Siret, ContractNumber], Contract] = {}
+        self._with_contract: set[Siret] = set()
+        self._representatives: dict[Siret, LegalRepresentative] = {}
+
+    def add(
+        self,
+        establishment: Establishment,
+        *,
+        contracts: Iterable[Contract] = (),
+        legal_representative: LegalRepresentative | None = None,
+    ) -> None:
+        self._establishments[establishment.siret] = establishment
+        for contract in contracts:
+            if contract.siret != establishment.siret:
+                raise ValueError("a contract belongs to its establishment's SIRET (E2)")
+            self._contracts[(contract.siret, contract.number)] = contract
+            self._with_contract.add(contract.siret)
+        if legal_representative is not None:
+            self._representatives[establishment.siret] = legal_representative
+
+    def establishment(self, siret: Siret) -> Establishment | None:
+        return self._establishments.get(siret)
+
+    def contract(self, siret: Siret, number: ContractNumber) -> Contract | None:
+        return self._contracts.get((siret, number))
+
+    def has_contract(self, siret: Siret) -> bool:
+        return siret in self._with_contract
+
+    def legal_representative(self, siret: Siret) -> LegalRepresentative | None:
+        return self._representatives.get(siret)
+
+    def __len__(self) -> int:
+        return len(self._establishments)
+
+
+class InMemoryMailer:
+    """Keeps what it is asked to send; ``fail_next(n)`` makes the next n sends fail (M3)."""
+
+    def __init__(self) -> None:
+        self.sent: list[EmailMessage] = []
+        self._failures = 0
+
+    def fail_next(self, count: int) -> None:
+        self._failures = count
+
+    def send(self, message: EmailMessage) -> None:
+        if self._failures > 0:
+            self._failures -= 1
+            raise NotificationDeliveryError("le serveur de courriel ne répond pas")
+        if any(m.message_id == message.message_id for m in self.sent):
+            return  # idempotent on the message id
+        self.sent.append(message)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [m for m in self.sent if m.to.casefold() == address.casefold()]
+
+
+class InMemoryLetterSender:
+    """Keeps the letters; ``fail_next(n)`` as :class:`InMemoryMailer`."""
+
+    def __init__(self) -> None:
+        self.sent: list[Letter] = []
+        self._failures = 0
+
+    def fail_next(self, count: int) -> None:
+        self._failures = count
+
+    def send(self, letter: Letter) -> None:
+        if self._failures > 0:
+            self._failures -= 1
+            raise NotificationDeliveryError("le prestataire courrier ne répond pas")
+        if any(sent.letter_id == letter.letter_id for sent in self.sent):
+            return
+        self.sent.append(letter)
+
+
+class InMemoryNetEntreprisesVerifier:
+    """Net-Entreprises accounts registered by tests; ``fail_with`` simulates an outage or a
+    Net-Entreprises-side refusal (blocked, password expired, not registered)."""
+
+    def __init__(self) -> None:
+        self._accounts: dict[tuple[str, str, str], str] = {}
+        self.fail_with: OnboardingError | None = None
+
+    def register(self, *, siret: str, last_name: str, first_name: str, password: str) -> None:
+        self._accounts[(siret, _fold(last_name), _fold(first_name))] = password
+
+    def verify(
+        self, *, siret: Siret, last_name: str, first_name: str, password: str
+    ) -> NetEntreprisesIdentity:
+        if self.fail_with is not None:
+            raise self.fail_with
+        expected = self._accounts.get((siret.value, _fold(last_name), _fold(first_name)))
+        if expected is None or expected != password:
+            raise NetEntreprisesRefusedError()
+        return NetEntreprisesIdentity(siret=siret, last_name=last_name, first_name=first_name)
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split()).casefold()
+
+
+class InMemoryCaptchaVerifier:
+    """Accepts one answer (default « trombone »), as the image « Trombone » of C1."""
+
+    def __init__(self, answer: str = "trombone") -> None:
+        self.answer = answer
+
+    def verify(self, response: str) -> bool:
+        return response.strip().casefold() == self.answer.casefold()

@@ -1,0 +1,1 @@
+"""The use cases, between the pure domain and the ports."""
