@@ -105,7 +105,11 @@ def _contact(
         lambda raw: EmailAddress.parse(raw, test_environment=test_emails),
         confirmation_raw,
     )
-    if email is not None and confirmation is not None and not email.same_as(confirmation):
+    if confirmation is not None and (
+        not email.same_as(confirmation)
+        if email is not None
+        else str(email_raw).strip().casefold() != str(confirmation_raw).strip().casefold()
+    ):
         form.fail("confirmation_courriel", EMAIL_MISMATCH)
     phone = form.field("telephone", FixedPhone.parse, phone_raw)
     service = form.field("service_fonction", _service_function, service_raw)

@@ -141,6 +141,10 @@ class LegalCategory:
 
 
 _IDENTIFIER = re.compile(r"^[A-Z]{3}\d{6}$")
+# Letters NFKD does not decompose, folded as French (and neighbours) spell them.
+_LIGATURES = str.maketrans(
+    {"Œ": "OE", "œ": "oe", "Æ": "AE", "æ": "ae", "ß": "ss", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l"}
+)
 
 
 @frozen
@@ -168,7 +172,7 @@ class Identifier:
         """
 
         def letters(name: str) -> str:
-            folded = unicodedata.normalize("NFKD", name)
+            folded = unicodedata.normalize("NFKD", name.translate(_LIGATURES))
             return "".join(c for c in folded if "A" <= c.upper() <= "Z" and c.isascii()).upper()
 
         first, last = letters(first_name), letters(last_name)

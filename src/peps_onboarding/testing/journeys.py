@@ -67,7 +67,7 @@ def holder_form(
     last_name: str = "Dupont",
     *,
     email: str | None = None,
-    **changes: str,
+    **changes: object,
 ) -> HolderForm:
     mail = email or f"{first_name}.{last_name}@employeur.example".lower().replace(" ", "-")
     values: dict[str, object] = {
