@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from .adapters.clock import FakeClock
 from .adapters.randomness import SeededRandomSource
@@ -25,6 +26,7 @@ from .bootstrap import InMemoryPlatform, build_in_memory
 from .domain.errors import OnboardingError
 from .domain.notifications import EmailMessage
 from .domain.rights import FMIS_REFUNDS, AccessLevel
+from .ports import EmailRenderer
 from .samples import sample_directory
 
 __all__ = ["run_demo"]
@@ -33,17 +35,49 @@ COMMUNE = "213 300 635 00017"
 HOSPITAL = "26330045100014"
 
 
+def _html_renderer() -> EmailRenderer | None:
+    """The production Jinja2 renderer when its extra is installed, else the plain one."""
+    try:
+        from .adapters.jinja_emails import JinjaEmailRenderer
+    except ImportError:  # pragma: no cover - the [emails] extra is not installed
+        return None
+    return JinjaEmailRenderer()
+
+
+def _write_files(world: InMemoryPlatform, folder: Path, out: Callable[[str], None]) -> None:
+    from .adapters.folder_mailer import FolderMailer
+    from .adapters.pdf_letters import SpoolLetterSender
+
+    mails, letters = FolderMailer(folder / "courriels"), SpoolLetterSender(folder / "courriers")
+    for mail in world.mailer.sent:
+        mails.send(mail)
+    for letter in world.letters.sent:
+        letters.send(letter)
+    out("")
+    out(f"== Où sont partis les envois ? {'=' * 45}")
+    out(f"   {len(world.mailer.sent)} courriels (.eml, texte + HTML) dans {folder / 'courriels'}/")
+    out(
+        f"   {len(world.letters.sent)} courriers (PDF A4 + JSON pour le prestataire d'envoi) "
+        f"dans {folder / 'courriers'}/"
+    )
+    for path in sorted((folder / "courriers").glob("*.pdf")):
+        out(f"     {path}")
+
+
 def _quoted(text: str) -> str:
     return "\n".join(f"     | {line}".rstrip() for line in text.splitlines())
 
 
-def run_demo(out: Callable[[str], None] = print) -> InMemoryPlatform:
+def run_demo(out: Callable[[str], None] = print, *, files: Path | None = None) -> InMemoryPlatform:
+    """Prints the journey; with ``files``, also writes every e-mail (``.eml``) and letter
+    (PDF + JSON, as a print-and-post provider receives them) under that folder."""
     clock = FakeClock(datetime(2024, 3, 13, 9, 30, tzinfo=UTC))
     world = build_in_memory(
         clock=clock,
         random=SeededRandomSource(2024),
         directory=sample_directory(),
         secret=b"demo-secret-demo-secret-demo-secret!",
+        renderer=_html_renderer(),
     )
     platform = world.platform
 
@@ -234,6 +268,9 @@ def run_demo(out: Callable[[str], None] = print) -> InMemoryPlatform:
         )
     )
     out(f"   L'établissement peut être inscrit à nouveau : {type(again).__name__}")
+
+    if files is not None:
+        _write_files(world, files, out)
 
     title("Historique de l'établissement (règle L1)")
     for event in platform.history(COMMUNE):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
@@ -64,7 +64,7 @@ class DeadlineIndex(Generic[K]):
                 del self._by_day[old]
                 del self._days[bisect.bisect_left(self._days, old)]
         if deadline is not None:
-            day = deadline.date()
+            day = deadline.astimezone(UTC).date()
             if day not in self._by_day:
                 self._by_day[day] = set()
                 bisect.insort(self._days, day)
@@ -73,7 +73,7 @@ class DeadlineIndex(Generic[K]):
 
     def candidates(self, at: datetime) -> list[K]:
         """Every key whose deadline's day is on or before ``at``'s day (callers filter)."""
-        end = bisect.bisect_right(self._days, at.date())
+        end = bisect.bisect_right(self._days, at.astimezone(UTC).date())
         return [key for day in self._days[:end] for key in self._by_day[day]]
 
 

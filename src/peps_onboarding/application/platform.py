@@ -123,6 +123,7 @@ LINK_PATHS = {
     LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE: "/desinscription",
 }
 _CONFLICT_RETRIES = 3
+_LAPSED = "lapsed"  # a sweep outcome: the account was deleted and its registration lapsed
 # Compared against when the identifier is unknown, so both answers cost one hash (A4).
 _DUMMY_PASSWORD = "Pep's-0-dummy!"
 
@@ -679,7 +680,14 @@ class Platform:
                 uow.accounts.add(created.state)
                 self._record(uow, created)
                 establishment = self._registry.establishment(admin.siret)
-                self._send_creation_link(uow, created.state, establishment, now, None)
+                self._send_creation_link(
+                    uow,
+                    created.state,
+                    establishment,
+                    now,
+                    None,
+                    created_by=admin.holder.formal_name,
+                )
                 uow.commit()
             return UserCreated(identifier=identifier.value)
 
@@ -792,44 +800,61 @@ class Platform:
         is its own unit of work, so one failure never blocks the others.
         """
         at = (now or self._clock.now()).astimezone(UTC)
-        lapsed = deleted = opened = expired = 0
+        lapsed = deleted = opened = expired = skipped = 0
         with self._uow() as uow:
             due_accounts = [a.identifier for a in uow.accounts.due(at)]
             due_enrolments = [e.siret for e in uow.enrolments.due(at)]
         for identifier in due_accounts:
-            with self._uow() as uow:
-                account = uow.accounts.get(identifier)
-                if account is None:
-                    continue
-                before = account.state
-                lapses = self._lapses(uow, account)
-                after = self._enforce_deadlines(uow, account, at)
-                if after.state is before:
-                    continue
-                uow.commit()
-                if after.state is AccountState.DELETED:
-                    deleted += 1
-                    lapsed += int(lapses)
-                else:
-                    expired += 1
+            try:
+                outcome = self._sweep_account(identifier, at)
+            except ConflictError:
+                skipped += 1  # a use case changed it meanwhile: the next pass looks again
+                continue
+            if outcome is AccountState.DELETED:
+                deleted += 1
+            elif outcome is AccountState.EXPIRED:
+                expired += 1
+            elif outcome is not None:
+                deleted, lapsed = deleted + 1, lapsed + 1
         for siret in due_enrolments:
-            with self._uow() as uow:
-                enrolment = uow.enrolments.get(siret)
-                if enrolment is None or enrolment.deadline is None or enrolment.deadline > at:
-                    continue
-                assert enrolment.applicant is not None
-                applicant = uow.accounts.get(enrolment.applicant)
-                if applicant is None or applicant.state is not AccountState.ACTIVE:
-                    continue  # no password yet: the creation link's deadline decides (C6)
-                self._open_access(uow, enrolment, applicant, at)
-                uow.commit()
-                opened += 1
+            try:
+                opened += self._sweep_enrolment(siret, at)
+            except ConflictError:
+                skipped += 1
         return SweepReport(
             registrations_lapsed=lapsed,
             accounts_deleted=deleted,
             access_opened=opened,
             accounts_expired=expired,
+            skipped=skipped,
         )
+
+    def _sweep_account(self, identifier: Identifier, at: datetime) -> AccountState | str | None:
+        """One due account, in its own unit of work: what it became, or None."""
+        with self._uow() as uow:
+            account = uow.accounts.get(identifier)
+            if account is None:
+                return None
+            lapses = self._lapses(uow, account)
+            after = self._enforce_deadlines(uow, account, at)
+            if after.state is account.state:
+                return None
+            uow.commit()
+        return _LAPSED if lapses else after.state
+
+    def _sweep_enrolment(self, siret: Siret, at: datetime) -> int:
+        """Day J for one pending establishment, in its own unit of work (C8)."""
+        with self._uow() as uow:
+            enrolment = uow.enrolments.get(siret)
+            if enrolment is None or enrolment.deadline is None or enrolment.deadline > at:
+                return 0
+            assert enrolment.applicant is not None
+            applicant = uow.accounts.get(enrolment.applicant)
+            if applicant is None or applicant.state is not AccountState.ACTIVE:
+                return 0  # no password yet: the creation link's deadline decides (C6)
+            self._open_access(uow, enrolment, applicant, at)
+            uow.commit()
+        return 1
 
     def dispatch_notifications(self, limit: int = 100) -> DispatchReport:
         """Rule M3: deliver what the outbox owes; failures are retried later with backoff.
@@ -1010,6 +1035,8 @@ class Platform:
         establishment: Establishment | None,
         now: datetime,
         enrolment: Enrolment | None,
+        *,
+        created_by: str | None = None,
     ) -> None:
         """Rules C5, C3, R5: the password-creation e-mail; the 15 days restart with it."""
         expires_at = now + self.policy.creation_link_validity
@@ -1029,7 +1056,8 @@ class Platform:
             account,
             establishment,
             link=sealed,
-            facts=(("validity_days", str(days)),),
+            facts=(("validity_days", str(days)),)
+            + ((("created_by", created_by),) if created_by else ()),
         )
         self._owe(uow, evolve(email, withdrawal=withdrawal), now)
 

@@ -35,7 +35,9 @@ def local_date(moment: datetime) -> str:
 
 _SUBJECTS = {
     EmailKind.PASSWORD_CREATION: "Vous pouvez créer votre mot de passe",
-    EmailKind.NEW_NET_ENTREPRISES_USER: "Un nouvel utilisateur a rejoint votre établissement",
+    EmailKind.NEW_NET_ENTREPRISES_USER: (
+        "Un nouveau compte utilisateur a été créé pour votre établissement"
+    ),
     EmailKind.ACCESS_OPEN: "Vous pouvez maintenant accéder à la plateforme",
     EmailKind.PASSWORD_RESET: "Renouvellement de votre mot de passe",
     EmailKind.REGISTRATION_WITHDRAWN: "L'inscription de votre établissement a été annulée",
@@ -46,14 +48,23 @@ def _body(n: EmailNotification, link_url: str | None) -> list[str]:
     establishment = f"{n.designation} (SIRET {n.siret})"
     if n.kind is EmailKind.PASSWORD_CREATION:
         days = n.fact("validity_days") or "15"
+        by = n.fact("created_by")
         lines = [
-            f"Un compte PEP's a été créé pour vous pour l'établissement {establishment}.",
+            f"{by}, administrateur de l'établissement {establishment}, vous a créé un compte "
+            "sur la Plateforme Employeurs Publics Pep's."
+            if by
+            else f"Un compte PEP's a été créé pour vous pour l'établissement {establishment}.",
             f"Votre identifiant de connexion : {n.identifier}",
             "",
             f"Créer mon mot de passe : {link_url}",
             "",
             f"Attention Pour des raisons de sécurité, vous avez {days} jours pour le créer. "
-            "Passé ce délai, vous devrez procéder à une nouvelle inscription.",
+            + (
+                "Passé ce délai, vous devrez demander à un administrateur de votre "
+                "établissement de vous créer un nouveau compte."
+                if by
+                else "Passé ce délai, vous devrez procéder à une nouvelle inscription."
+            ),
         ]
         if n.fact("withdrawal_url"):
             lines += [

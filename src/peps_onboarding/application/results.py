@@ -212,6 +212,7 @@ class SweepReport:
     accounts_deleted: int = 0
     access_opened: int = 0
     accounts_expired: int = 0
+    skipped: int = 0  # changed by a concurrent use case during the pass; the next pass retries
 
     @property
     def total(self) -> int:
