@@ -175,7 +175,8 @@ class AccountStore(Protocol):
     def get(self, identifier: Identifier) -> Account | None: ...
 
     def of_establishment(self, siret: Siret) -> Sequence[Account]:
-        """Every account of the establishment, closed ones included, oldest first."""
+        """Every account of the establishment, closed ones included, in the order they
+        were added (the first administrator first)."""
         ...
 
     def add(self, account: Account) -> None:
@@ -219,7 +220,8 @@ class Outbox(Protocol):
     def add(self, message: OutboxMessage) -> None: ...
 
     def due(self, at: datetime, limit: int) -> Sequence[OutboxMessage]:
-        """Unsent messages whose ``next_attempt_at`` has come, oldest first."""
+        """At most ``limit`` unsent messages whose ``next_attempt_at`` ≤ ``at``, ordered by
+        ``next_attempt_at`` then ``created_at``."""
         ...
 
     def save(self, message: OutboxMessage) -> None:
