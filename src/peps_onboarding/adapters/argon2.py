@@ -27,6 +27,8 @@ class Argon2PasswordHasher:
             return self._hasher.verify(password_hash, password)
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
+        except UnicodeEncodeError:  # a lone surrogate: no stored password can match it
+            return False
 
     def needs_rehash(self, password_hash: str) -> bool:
         try:

@@ -282,6 +282,12 @@ class Platform:
 
     def check_password(self, password: str, confirmation: str | None = None) -> PasswordCheck:
         """Rule A3: every unmet rule, for a screen that keeps « Créer » disabled."""
+        if not isinstance(password, str):
+            raise ValidationError(
+                {"mot_de_passe": FieldError("password.type", "Ce champ doit être un texte.")}
+            )
+        if confirmation is not None and not isinstance(confirmation, str):
+            confirmation = "\x00"  # never equal to a password: the confirmation rule is unmet
         return check_password(password, confirmation)
 
     def create_password(self, token: str, password: str, confirmation: str) -> PasswordCreated:
@@ -389,7 +395,7 @@ class Platform:
         last_name = form.field("nom", PersonName.parse, credentials.last_name)
         first_name = form.field("prenom", PersonName.parse, credentials.first_name)
         password = credentials.password
-        if not isinstance(password, str) or not password or len(password) > 256:
+        if not _is_text(password, 256) or not password:
             form.fail("mot_de_passe", FieldError("required", "Ce champ est obligatoire."))
         form.done()
         assert siret is not None and last_name is not None and first_name is not None
@@ -513,8 +519,8 @@ class Platform:
             parsed = Identifier.parse(identifier)
         except ValueError:
             parsed = None
-        if not isinstance(password, str) or len(password) > 256:
-            password = ""
+        if not _is_text(password, 256):
+            password = ""  # cannot match any stored password; still costs one hash
 
         def run() -> LoginSucceededResult:
             with self._uow() as uow:
@@ -784,7 +790,10 @@ class Platform:
 
     def history(self, siret: str) -> tuple[DomainEvent, ...]:
         """Rule L1: every event of the establishment, in order."""
-        parsed = Siret.parse(siret)
+        form = FormParser()
+        parsed = form.field("siret", Siret.parse, siret)
+        form.done()
+        assert parsed is not None
         with self._uow() as uow:
             return tuple(uow.events.history(parsed))
 
@@ -936,10 +945,11 @@ class Platform:
         return Identifier.build(prefix, uow.accounts.next_number(prefix))
 
     def _hash_new_password(self, password: str, confirmation: str) -> str:
-        if not isinstance(password, str) or not isinstance(confirmation, str):
-            raise ValidationError(
-                {"mot_de_passe": FieldError("password.type", "Ce champ doit être un texte.")}
-            )
+        wrong_type = FieldError("password.type", "Ce champ doit être un texte.")
+        if not isinstance(password, str):
+            raise ValidationError({"mot_de_passe": wrong_type})
+        if not isinstance(confirmation, str):
+            raise ValidationError({"confirmation_mot_de_passe": wrong_type})
         check = check_password(password, confirmation)
         if not check.ok:
             fields: dict[str, FieldError] = {}
@@ -1293,9 +1303,12 @@ class Platform:
         return f"{encoded}.{self._secret.sign(payload)}"
 
     def _read_ticket(self, ticket: str) -> tuple[Siret, PersonName, PersonName]:
+        if not isinstance(ticket, str) or not ticket.isascii():
+            raise NetEntreprisesTicketInvalidError()
         try:
             encoded, signature = ticket.split(".")
-            payload = base64.urlsafe_b64decode(encoded.encode("ascii")).decode("utf-8")
+            raw = base64.b64decode(encoded.encode("ascii"), altchars=b"-_", validate=True)
+            payload = raw.decode("utf-8")
             if not self._secret.verify(payload, signature):
                 raise NetEntreprisesTicketInvalidError()
             siret, last, first, expiry = payload.split("\x1f")
@@ -1372,6 +1385,17 @@ class Platform:
             return None
         token = self._secret.token_for(sealed.nonce)
         return f"{self._base_url}{LINK_PATHS[sealed.purpose]}?jeton={token}"
+
+
+def _is_text(value: object, max_length: int) -> bool:
+    """A str that UTF-8 can carry (no lone surrogate), of bounded length."""
+    if not isinstance(value, str) or len(value) > max_length:
+        return False
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _plausible(token: object) -> bool:
