@@ -1,0 +1,1 @@
+"""SQL adapters on SQLAlchemy 2 Core: one schema, two dialects (SQLite, PostgreSQL)."""
