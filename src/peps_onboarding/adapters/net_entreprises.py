@@ -22,7 +22,6 @@ import unicodedata
 from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import Final, Literal
-from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import httpx
@@ -38,6 +37,7 @@ from ..domain.errors import (
 )
 from ..domain.values import Siret
 from ..ports import NetEntreprisesIdentity
+from .http_settings import is_secure_url, positive
 
 __all__ = [
     "HttpNetEntreprisesVerifier",
@@ -58,7 +58,6 @@ _BASE_URLS: Final[dict[str, str]] = {
 }
 _SERVICE_CODES: Final[dict[str, str]] = {"test": "97", "production": "25"}
 _AUTHENTICATION_PATH: Final = "/authentifier/1.0/"
-_LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 
 # Longer input cannot be a Net-Entreprises credential; refusing it costs no call.
 _MAX_FIELD_LENGTH: Final = 256
@@ -67,21 +66,6 @@ _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]")
 # The token is opaque; this only tells it from an HTML maintenance page served with 200.
 _TOKEN: Final = re.compile(r"[A-Za-z0-9._~+/=-]{16,4096}")
 _REALM: Final = re.compile(r'realm="([^"]*)"', re.IGNORECASE)
-
-
-def _is_secure_url(_instance: object, _attribute: object, value: str) -> None:
-    """Passwords cross this URL: HTTPS, or plain HTTP to this machine only (tests)."""
-    parts = urlsplit(value)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
-        return
-    raise ValueError(f"base_url must be an https:// URL, got {value!r}")
-
-
-def _positive(_instance: object, attribute: object, value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"{getattr(attribute, 'name', 'timeout')} must be positive")
 
 
 @frozen(kw_only=True)
@@ -98,10 +82,10 @@ class NetEntreprisesSettings:
     environment: NetEntreprisesEnvironment = field(
         default="production", validator=validators.in_(("test", "production"))
     )
-    base_url: str = field(validator=_is_secure_url)
+    base_url: str = field(validator=is_secure_url)
     service_code: str = field(validator=validators.matches_re(r"\d{1,4}"))
-    connect_timeout: float = field(default=5.0, validator=_positive)
-    read_timeout: float = field(default=15.0, validator=_positive)
+    connect_timeout: float = field(default=5.0, validator=positive)
+    read_timeout: float = field(default=15.0, validator=positive)
     user_agent: str = "peps-onboarding"
     ssl_context_factory: Callable[[], ssl.SSLContext] | None = field(default=None, repr=False)
     transport_factory: Callable[[], httpx.BaseTransport] | None = field(default=None, repr=False)

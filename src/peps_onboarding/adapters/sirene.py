@@ -25,7 +25,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Final, Literal
-from urllib.parse import urlsplit
 
 import httpx
 from attrs import field, frozen
@@ -33,6 +32,7 @@ from attrs import field, frozen
 from ..domain.errors import DirectoryUnavailableError
 from ..domain.establishment import Establishment
 from ..domain.values import LegalCategory, PostalAddress, PostalCode, Siret, TextLine
+from .http_settings import is_secure_url, positive
 
 __all__ = ["SireneRegistry", "SireneSettings"]
 
@@ -40,7 +40,6 @@ _log = logging.getLogger(__name__)
 
 _DEFAULT_BASE_URL: Final = "https://api.insee.fr/api-sirene/3.11"
 _KEY_HEADER: Final = "X-INSEE-Api-Key-Integration"
-_LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "::1", "localhost"})
 # The French postal standard: 38 characters a line.
 _LINE_LENGTH: Final = 38
 # What Sirene prints in place of the data of a unit that is not publicly disseminated.
@@ -75,21 +74,6 @@ _STREET_TYPES: Final[Mapping[str, str]] = {
 _REPETITION: Final[Mapping[str, str]] = {"B": "BIS", "T": "TER", "Q": "QUATER"}
 
 
-def _is_secure_url(_instance: object, _attribute: object, value: str) -> None:
-    """The API key crosses this URL: HTTPS, or plain HTTP to this machine only (tests)."""
-    parts = urlsplit(value)
-    if parts.scheme == "https" and parts.hostname:
-        return
-    if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
-        return
-    raise ValueError(f"base_url must be an https:// URL, got {value!r}")
-
-
-def _positive(_instance: object, attribute: object, value: float) -> None:
-    if value <= 0:
-        raise ValueError(f"{getattr(attribute, 'name', 'value')} must be positive")
-
-
 @frozen(kw_only=True)
 class SireneSettings:
     """Where Sirene is, the integration key, and how patient to be.
@@ -101,12 +85,12 @@ class SireneSettings:
     """
 
     api_key: str = field(repr=False)
-    base_url: str = field(default=_DEFAULT_BASE_URL, validator=_is_secure_url)
-    connect_timeout: float = field(default=5.0, validator=_positive)
-    read_timeout: float = field(default=10.0, validator=_positive)
-    cache_ttl: float = field(default=3600.0, validator=_positive)
-    cache_size: int = field(default=1024, validator=_positive)
-    max_retry_wait: float = field(default=5.0, validator=_positive)
+    base_url: str = field(default=_DEFAULT_BASE_URL, validator=is_secure_url)
+    connect_timeout: float = field(default=5.0, validator=positive)
+    read_timeout: float = field(default=10.0, validator=positive)
+    cache_ttl: float = field(default=3600.0, validator=positive)
+    cache_size: int = field(default=1024, validator=positive)
+    max_retry_wait: float = field(default=5.0, validator=positive)
     user_agent: str = "peps-onboarding"
     ssl_context_factory: Callable[[], ssl.SSLContext] | None = field(default=None, repr=False)
     transport_factory: Callable[[], httpx.BaseTransport] | None = field(default=None, repr=False)
