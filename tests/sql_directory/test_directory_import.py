@@ -1,0 +1,310 @@
+"""The directory import: the documented CSV, upserts, and a report of rejected rows."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import Engine, create_engine, select
+from stdnum.luhn import calc_check_digit
+
+from peps_onboarding.adapters.sql.directory import SqlDirectory
+from peps_onboarding.adapters.sql.directory_tables import (
+    contracts,
+    establishments,
+    legal_representatives,
+)
+from peps_onboarding.adapters.sql.metadata import metadata
+from peps_onboarding.directory_import import (
+    DirectoryFileError,
+    ImportReport,
+    RejectedRow,
+    _siret,
+    import_directory,
+)
+from peps_onboarding.domain.values import ContractNumber, InvalidFieldError, Siret
+
+COMMUNE = (
+    "21330063500017;Commune de Saint-Aubin-de-Médoc;7210;A;non;FM330063;FMIS;"
+    "6 place des Clémens;33160;Saint-Aubin-de-Médoc;;;;Madame;Lefèvre;Christine;Maire;"
+    "6 place des Clémens;33160;Saint-Aubin-de-Médoc"
+)
+HOSPITAL = (
+    "26330045100014;Centre hospitalier de Libourne;7364;A;N;FM330045;FMIS;"
+    "112 rue de la Marne;33500;Libourne;;;;Monsieur;Garnier;Olivier;Directeur;"
+    "112 rue de la Marne;33500;Libourne"
+)
+
+
+HEADER = (
+    "siret;designation;categorie_juridique;etat;unite_legale_cessee;numero_contrat;fonds;"
+    "voie;code_postal;ville;complement_adresse;complement_identification;lieu_dit;"
+    "rl_civilite;rl_nom;rl_prenom;rl_qualite;rl_voie;rl_code_postal;rl_ville"
+)
+
+
+def write_csv(directory: Path, *rows: str, header: str = HEADER, bom: bool = False) -> Path:
+    """A directory file with the documented header and these raw lines."""
+    path = directory / "annuaire.csv"
+    text = "\n".join((header, *rows)) + "\n"
+    path.write_text(("\ufeff" if bom else "") + text, encoding="utf-8", newline="")
+    return path
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Iterator[Engine]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'directory.db'}")
+    metadata.create_all(engine, tables=[establishments, contracts, legal_representatives])
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def sample_csv() -> Iterator[Path]:
+    resource = resources.files("peps_onboarding.data").joinpath("sample_directory.csv")
+    with resources.as_file(resource) as path:
+        yield path
+
+
+def _tables(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    with engine.connect() as connection:
+        return {
+            table.name: sorted(tuple(row) for row in connection.execute(select(table)))
+            for table in (establishments, contracts, legal_representatives)
+        }
+
+
+def _reasons(report: ImportReport) -> dict[tuple[int, str], str]:
+    return {(r.line, r.field): r.reason for r in report.rejected}
+
+
+@pytest.mark.rule("E1", "E2", "M2")
+def test_the_shipped_sample_imports_without_rejection(engine: Engine, sample_csv: Path) -> None:
+    """The sample file: every row read and imported, nothing rejected."""
+    report = import_directory(engine, sample_csv, progress=False)
+    assert report.rows_read == report.rows_imported == 35
+    assert (report.rows_rejected, report.rejected) == (0, ())
+    tables = _tables(engine)
+    assert len(tables["directory_establishments"]) == 33
+    assert len(tables["directory_contracts"]) == 33
+    assert len(tables["directory_legal_representatives"]) == 32
+
+
+def test_importing_the_same_file_twice_changes_nothing(engine: Engine, sample_csv: Path) -> None:
+    """Idempotent: the second import leaves every table exactly as the first did."""
+    first = import_directory(engine, sample_csv, progress=False)
+    before = _tables(engine)
+    second = import_directory(engine, sample_csv, progress=False)
+    assert second == first
+    assert _tables(engine) == before
+
+
+@pytest.mark.rule("E2", "E4", "M2")
+def test_a_later_file_updates_and_adds_contracts(engine: Engine, tmp_path: Path) -> None:
+    """Re-import: désignation, state and representative change; contracts are added, kept."""
+    import_directory(engine, write_csv(tmp_path, COMMUNE), progress=False)
+    later = (
+        "21330063500017;Commune nouvelle de Saint-Aubin;7210;F;non;CN330063;cnracl;"
+        "6 place des Clémens;33160;Saint-Aubin-de-Médoc;;;;M.;Durand;Paul;Maire;"
+        "Hôtel de ville;33160;Saint-Aubin-de-Médoc"
+    )
+    report = import_directory(engine, write_csv(tmp_path, later), progress=False)
+    assert report.rows_imported == 1
+    directory = SqlDirectory(engine)
+    siret = Siret.parse("21330063500017")
+    establishment = directory.establishment(siret)
+    assert establishment is not None
+    assert establishment.designation == "Commune nouvelle de Saint-Aubin"
+    assert establishment.closed
+    for number, fund in (("FM330063", "FMIS"), ("CN330063", "CNRACL")):
+        contract = directory.contract(siret, ContractNumber.parse(number))
+        assert contract is not None and contract.fund == fund
+    representative = directory.legal_representative(siret)
+    assert representative is not None
+    assert representative.display_name == "Monsieur Paul Durand"
+    assert str(representative.address.street) == "Hôtel de ville"
+
+
+@pytest.mark.rule("M2")
+def test_an_empty_representative_keeps_the_known_one(engine: Engine, tmp_path: Path) -> None:
+    """Empty rl_ columns mean "not given": the representative already known stays."""
+    import_directory(engine, write_csv(tmp_path, COMMUNE), progress=False)
+    without = ";".join(COMMUNE.split(";")[:13] + [""] * 7)
+    report = import_directory(engine, write_csv(tmp_path, without), progress=False)
+    assert report.rows_imported == 1
+    representative = SqlDirectory(engine).legal_representative(Siret.parse("21330063500017"))
+    assert representative is not None and representative.last_name == "Lefèvre"
+
+
+@pytest.mark.rule("E1", "E2", "E4")
+def test_bad_rows_are_reported_and_the_import_goes_on(engine: Engine, tmp_path: Path) -> None:
+    """Each bad row is reported (line, field, French reason); the good rows are imported."""
+    good = COMMUNE.split(";")
+
+    def row(**changes: str) -> str:
+        columns = HEADER.split(";")
+        cells = list(good)
+        for name, value in changes.items():
+            cells[columns.index(name)] = value
+        return ";".join(cells)
+
+    path = write_csv(
+        tmp_path,
+        row(siret="21330063500018"),  # line 2: wrong Luhn key (E1)
+        row(categorie_juridique="72A0"),  # line 3
+        row(code_postal="3316"),  # line 4
+        row(etat="X"),  # line 5
+        "21330063500017;Commune;7210;A",  # line 6: too few columns
+        row(designation="<script>alert(1)</script>"),  # line 7: markup
+        row(ville="Saint-Aubin\x07"),  # line 8: a control character
+        row(numero_contrat="FM330063", fonds=""),  # line 9: a contract without its fund
+        HOSPITAL,  # line 10: good
+        row(siret="12", rl_nom="L3f3vre"),  # line 11: two fields at once
+        COMMUNE,  # line 12: good
+    )
+    report = import_directory(engine, path, progress=False)
+    assert (report.rows_read, report.rows_imported, report.rows_rejected) == (11, 2, 9)
+    reasons = _reasons(report)
+    assert set(reasons) == {
+        (2, "siret"),
+        (3, "categorie_juridique"),
+        (4, "code_postal"),
+        (5, "etat"),
+        (6, "ligne"),
+        (7, "designation"),
+        (8, "ville"),
+        (9, "fonds"),
+        (11, "siret"),
+        (11, "rl_nom"),
+    }
+    assert reasons[(2, "siret")] == "Ce numéro SIRET n'est pas valide."
+    assert reasons[(3, "categorie_juridique")] == "La catégorie juridique a 4 chiffres."
+    assert reasons[(4, "code_postal")] == "Le code postal doit comporter 5 chiffres."
+    assert reasons[(5, "etat")] == "L'état doit être « A » (actif) ou « F » (fermé)."
+    assert reasons[(6, "ligne")] == "La ligne a 4 colonnes au lieu de 20."
+    assert reasons[(7, "designation")] == "Ce champ contient des caractères non autorisés."
+    assert reasons[(8, "ville")] == "Ce champ contient des caractères non autorisés."
+    assert reasons[(11, "siret")] == "Le SIRET doit être composé de 14 chiffres."
+    directory = SqlDirectory(engine)
+    assert directory.has_contract(Siret.parse("26330045100014"))
+    imported = directory.establishment(Siret.parse("21330063500017"))
+    assert imported is not None and imported.designation == "Commune de Saint-Aubin-de-Médoc"
+
+
+def test_a_file_with_a_bom_and_crlf_lines_imports(engine: Engine, tmp_path: Path) -> None:
+    """A spreadsheet export: BOM before the header, CRLF line ends, quoted cells."""
+    path = tmp_path / "export.csv"
+    quoted = COMMUNE.replace("Commune de Saint-Aubin-de-Médoc", '"Commune de Saint-Aubin-de-Médoc"')
+    path.write_bytes(("\ufeff" + HEADER + "\r\n" + quoted + "\r\n").encode("utf-8"))
+    report = import_directory(engine, path, progress=False)
+    assert (report.rows_imported, report.rows_rejected) == (1, 0)
+
+
+def test_a_header_only_file_imports_nothing(engine: Engine, tmp_path: Path) -> None:
+    """Header only (and blank lines): nothing read, nothing written, no error."""
+    report = import_directory(engine, write_csv(tmp_path, "", ""), progress=False)
+    assert report == ImportReport(rows_read=0, rows_imported=0, rows_rejected=0)
+
+
+def test_an_empty_file_or_a_wrong_header_is_refused(engine: Engine, tmp_path: Path) -> None:
+    """No header, or a header missing columns (e.g. a comma-separated file): an error."""
+    empty = tmp_path / "vide.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(DirectoryFileError, match="en-tête"):
+        import_directory(engine, empty, progress=False)
+    with pytest.raises(DirectoryFileError, match="Colonnes manquantes"):
+        import_directory(
+            engine, write_csv(tmp_path, header=HEADER.replace(";", ",")), progress=False
+        )
+
+
+def test_a_text_stream_with_columns_in_another_order_imports(engine: Engine) -> None:
+    """A text stream works too; columns are found by their header names."""
+    columns = HEADER.split(";")
+    cells = COMMUNE.split(";")
+    stream = io.StringIO(";".join(reversed(columns)) + "\n" + ";".join(reversed(cells)) + "\n")
+    report = import_directory(engine, stream, progress=False)
+    assert report.rows_imported == 1
+    assert SqlDirectory(engine).has_contract(Siret.parse("21330063500017"))
+
+
+def test_invalid_utf8_rejects_the_row_not_the_file(engine: Engine, tmp_path: Path) -> None:
+    """A byte that is not UTF-8 (a Latin-1 export) rejects its row; the rest imports."""
+    path = tmp_path / "latin1.csv"
+    bad = HOSPITAL.replace("Libourne", "Libourn\xe9").encode("latin-1")
+    path.write_bytes(HEADER.encode() + b"\n" + bad + b"\n" + COMMUNE.encode() + b"\n")
+    report = import_directory(engine, path, progress=False)
+    assert (report.rows_imported, report.rows_rejected) == (1, 1)
+    assert report.rejected[0].line == 2
+
+
+def test_progress_is_shown_only_when_asked(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """progress=True writes a carriage-return line to stderr; progress=False writes nothing."""
+    path = write_csv(tmp_path, COMMUNE)
+    import_directory(engine, path, progress=False)
+    assert capsys.readouterr().err == ""
+    import_directory(engine, path, progress=True)
+    err = capsys.readouterr().err
+    assert err.startswith("\rAnnuaire : 1 lignes lues") and err.endswith("\n")
+
+
+def _siret_number(i: int) -> str:
+    """A valid SIRET (Luhn keys on the SIREN and the SIRET) for a number below 10**7."""
+    siren8 = f"2{i:07d}"
+    siren = siren8 + calc_check_digit(siren8)
+    body = siren + "0001"
+    return body + calc_check_digit(body)
+
+
+@pytest.mark.rule("E1")
+def test_ten_thousand_rows_import_in_a_few_seconds(engine: Engine, tmp_path: Path) -> None:
+    """A generated 10,000-row file imports in a few seconds, in batches."""
+    rows = [
+        f"{_siret_number(i)};Commune numéro {i};7210;A;non;FM{i:06d};FMIS;{i % 90 + 1} rue Haute;"
+        f"{33000 + i % 900:05d};Ville {i % 900};;;;Madame;Martin;Claire;Maire;"
+        f"{i % 90 + 1} rue Haute;{33000 + i % 900:05d};Ville {i % 900}"
+        for i in range(10_000)
+    ]
+    path = write_csv(tmp_path, *rows)
+    started = time.perf_counter()
+    report = import_directory(engine, path, progress=False)
+    elapsed = time.perf_counter() - started
+    assert (report.rows_imported, report.rows_rejected) == (10_000, 0)
+    assert elapsed < 10
+    assert len(_tables(engine)["directory_contracts"]) == 10_000
+
+
+def test_rejected_rows_are_frozen_values() -> None:
+    """RejectedRow is a small immutable value: line, field, reason."""
+    rejected = RejectedRow(3, "siret", "Ce numéro SIRET n'est pas valide.")
+    assert rejected == RejectedRow(line=3, field="siret", reason=rejected.reason)
+    with pytest.raises(AttributeError):
+        rejected.line = 4  # type: ignore[misc]
+
+
+@pytest.mark.rule("E1")
+@given(
+    st.text(alphabet="0123456789", min_size=14, max_size=14)
+    | st.integers(0, 9_999_999).map(_siret_number)
+    | st.sampled_from(["35600000000048", "35600000012345", "00000000000000", "73282932000074 "])
+)
+def test_the_fast_siret_check_agrees_with_siret_parse(raw: str) -> None:
+    """The importer's fast Luhn path accepts exactly what Siret.parse accepts."""
+    try:
+        expected: str | None = Siret.parse(raw).value
+    except InvalidFieldError:
+        expected = None
+    try:
+        actual: str | None = _siret(raw)
+    except InvalidFieldError:
+        actual = None
+    assert actual == expected
