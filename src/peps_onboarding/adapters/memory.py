@@ -12,7 +12,7 @@ from __future__ import annotations
 import bisect
 import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Generic, Self, TypeVar
 
@@ -94,6 +94,7 @@ class InMemoryDatabase:
         self.events_of: dict[str, list[DomainEvent]] = {}
         self.outbox: dict[str, OutboxMessage] = {}
         self.unsent: dict[str, None] = {}  # insertion-ordered set of unsent ids
+        self.claims: dict[str, datetime] = {}  # outbox id -> claimed until
         self.commits = 0
 
     def unit_of_work(self) -> InMemoryUnitOfWork:
@@ -257,6 +258,7 @@ class _Outbox:
         self._db = db
         self.staged: dict[str, OutboxMessage] = {}
         self.added: set[str] = set()
+        self.claims: dict[str, tuple[datetime, datetime]] = {}  # id -> (claimed at, until)
 
     def add(self, message: OutboxMessage) -> None:
         if message.id in self._db.outbox or message.id in self.staged:
@@ -267,9 +269,17 @@ class _Outbox:
     def due(self, at: datetime, limit: int) -> Sequence[OutboxMessage]:
         with self._db.lock:
             unsent = [self._db.outbox[i] for i in self._db.unsent]
-        ready = [m for m in unsent if m.next_attempt_at <= at]
+            claimed = {i for i, until in self._db.claims.items() if until > at}
+        claimed |= {i for i, (_, until) in self.claims.items() if until > at}
+        ready = [m for m in unsent if m.next_attempt_at <= at and m.id not in claimed]
         ready.sort(key=lambda m: (m.next_attempt_at, m.created_at))
         return ready[:limit]
+
+    def claim(self, at: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
+        taken = self.due(at, limit)
+        for message in taken:
+            self.claims[message.id] = (at, at + lease)
+        return taken
 
     def save(self, message: OutboxMessage) -> None:
         if message.id not in self._db.outbox and message.id not in self.staged:
@@ -313,12 +323,16 @@ class InMemoryUnitOfWork:
         self.events.staged.clear()
         self.outbox.staged.clear()
         self.outbox.added.clear()
+        self.outbox.claims.clear()
 
     def commit(self) -> None:
         db = self._db
         with db.lock:
             self._check(db.enrolments, self.enrolments.staged)
             self._check(db.accounts, self.accounts.staged)
+            for message_id, (claimed_at, _) in self.outbox.claims.items():
+                if db.claims.get(message_id, claimed_at) > claimed_at:
+                    raise ConflictError("another dispatcher claimed this message")
             self._apply_enrolments()
             self._apply_accounts()
             for token_hash, link in self.links.staged.items():
@@ -328,7 +342,10 @@ class InMemoryUnitOfWork:
             for event in self.events.staged:
                 db.events.append(event)
                 db.events_of.setdefault(event.siret, []).append(event)
+            for message_id, (_, until) in self.outbox.claims.items():
+                db.claims[message_id] = until
             for message_id, message in self.outbox.staged.items():
+                db.claims.pop(message_id, None)
                 db.outbox[message_id] = message
                 if message.sent_at is None:
                     db.unsent[message_id] = None

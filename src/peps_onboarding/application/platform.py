@@ -868,12 +868,22 @@ class Platform:
     def dispatch_notifications(self, limit: int = 100) -> DispatchReport:
         """Rule M3: deliver what the outbox owes; failures are retried later with backoff.
 
-        Delivery happens outside any transaction. A crash after a delivery and before
-        it is marked sent may deliver that one message twice; its id (the Message-ID,
-        the letter id) lets the receiving side drop the duplicate.
+        Messages are claimed first (committed), so several dispatchers never deliver the
+        same one; delivery then happens outside any transaction. A crash after a delivery
+        and before it is marked sent may deliver that one message again once its claim
+        lapses; its id (the Message-ID, the letter id) lets the receiving side drop the
+        duplicate.
         """
-        with self._uow() as uow:
-            due = list(uow.outbox.due(self._clock.now(), limit))
+
+        def claim() -> list[OutboxMessage]:
+            with self._uow() as uow:
+                taken = list(
+                    uow.outbox.claim(self._clock.now(), limit, self.policy.notification_claim_lease)
+                )
+                uow.commit()
+            return taken
+
+        due = self._retrying(claim)
         sent = failed = 0
         for message in due:
             try:

@@ -33,6 +33,7 @@ class Policy:
     net_entreprises_ticket_validity: timedelta = timedelta(minutes=30)
     notification_retry_base: timedelta = timedelta(minutes=1)  # M3 backoff
     notification_retry_max: timedelta = timedelta(hours=6)
+    notification_claim_lease: timedelta = timedelta(minutes=5)  # one dispatcher per message
     timezone: str = "Europe/Paris"  # calendar days and dates on screens
 
     def __attrs_post_init__(self) -> None:

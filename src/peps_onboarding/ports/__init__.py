@@ -8,7 +8,7 @@ protocol and checks it with the contract suites of :mod:`peps_onboarding.testing
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -224,8 +224,16 @@ class Outbox(Protocol):
         ``next_attempt_at`` then ``created_at``."""
         ...
 
+    def claim(self, at: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
+        """Like :meth:`due`, and takes them: until ``at + lease`` (or until :meth:`save`),
+        neither ``due`` nor ``claim`` returns them again, so two dispatchers never
+        deliver the same message. The claim takes effect at commit; a store that finds at
+        commit that another claimed first raises ``ConflictError``."""
+        ...
+
     def save(self, message: OutboxMessage) -> None:
-        """Records an attempt's outcome (``sent_at`` or ``attempts`` / ``last_error``)."""
+        """Records an attempt's outcome (``sent_at`` or ``attempts`` / ``last_error``) and
+        releases its claim."""
         ...
 
     def pending_count(self) -> int: ...

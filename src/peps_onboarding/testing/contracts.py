@@ -955,6 +955,48 @@ class UnitOfWorkContract:
             assert list(uow.outbox.due(retry_at + timedelta(days=1), 10)) == []
             assert uow.outbox.pending_count() == 0
 
+    @pytest.mark.rule("M3")
+    def test_a_claimed_message_is_given_to_nobody_else_until_saved_or_the_lease_ends(
+        self, unit_of_work_factory: UnitOfWorkFactory
+    ) -> None:
+        """Rule M3: two dispatchers never deliver the same message."""
+        siret = _siret(1)
+        first, second = _message(1, siret), _message(2, siret)
+        with unit_of_work_factory() as uow:
+            uow.outbox.add(first)
+            uow.outbox.add(second)
+            uow.commit()
+        lease = timedelta(minutes=5)
+        with unit_of_work_factory() as uow:
+            assert list(uow.outbox.claim(_START, 1, lease)) == [first]
+            uow.commit()
+        with unit_of_work_factory() as uow:
+            assert list(uow.outbox.claim(_START, 10, lease)) == [second]
+            assert list(uow.outbox.due(_START, 10)) == []
+            uow.commit()
+        with unit_of_work_factory() as uow:
+            assert list(uow.outbox.claim(_START + lease - timedelta(seconds=1), 10, lease)) == []
+            uow.outbox.save(evolve(second, attempts=1, next_attempt_at=_START))
+            uow.commit()
+        with unit_of_work_factory() as uow:
+            assert list(uow.outbox.due(_START, 10)) == [evolve(second, attempts=1)]
+            assert list(uow.outbox.due(_START + lease, 10)) == [first, evolve(second, attempts=1)]
+            assert uow.outbox.pending_count() == 2
+
+    @pytest.mark.rule("M3")
+    def test_an_uncommitted_claim_takes_nothing(
+        self, unit_of_work_factory: UnitOfWorkFactory
+    ) -> None:
+        """Rule M3: a claim rolled back leaves the message to the next dispatcher."""
+        message = _message(1, _siret(1))
+        with unit_of_work_factory() as uow:
+            uow.outbox.add(message)
+            uow.commit()
+        with unit_of_work_factory() as uow:
+            assert list(uow.outbox.claim(_START, 10, timedelta(minutes=5))) == [message]
+        with unit_of_work_factory() as uow:
+            assert list(uow.outbox.claim(_START, 10, timedelta(minutes=5))) == [message]
+
 
 # --- the outside world --------------------------------------------------------------------
 
