@@ -108,10 +108,13 @@ def build_in_memory(
     directory: InMemoryDirectory | None = None,
     secret: bytes | None = None,
     base_url: str = DEFAULT_BASE_URL,
+    unit_of_work: Callable[[], UnitOfWork] | None = None,
 ) -> InMemoryPlatform:
     """Everything in memory: for hosts' tests, and for the demo.
 
     The hasher defaults to Argon2id with the cheapest parameters, so tests stay fast.
+    ``unit_of_work`` puts the stores elsewhere (a SQLite file for the demo); the
+    returned ``database`` is then unused.
     """
     source = random or SystemRandomSource()
     database = InMemoryDatabase()
@@ -119,7 +122,7 @@ def build_in_memory(
     mailer, letters = InMemoryMailer(), InMemoryLetterSender()
     net_entreprises, captcha = InMemoryNetEntreprisesVerifier(), InMemoryCaptchaVerifier()
     platform = build(
-        unit_of_work=database.unit_of_work,
+        unit_of_work=unit_of_work or database.unit_of_work,
         registry=directory,
         contracts=directory,
         net_entreprises=net_entreprises,

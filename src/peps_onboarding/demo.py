@@ -26,7 +26,7 @@ from .bootstrap import InMemoryPlatform, build_in_memory
 from .domain.errors import OnboardingError
 from .domain.notifications import EmailMessage
 from .domain.rights import FMIS_REFUNDS, AccessLevel
-from .ports import EmailRenderer
+from .ports import EmailRenderer, UnitOfWork
 from .samples import sample_directory
 
 __all__ = ["run_demo"]
@@ -68,7 +68,12 @@ def _quoted(text: str) -> str:
     return "\n".join(f"     | {line}".rstrip() for line in text.splitlines())
 
 
-def run_demo(out: Callable[[str], None] = print, *, files: Path | None = None) -> InMemoryPlatform:
+def run_demo(
+    out: Callable[[str], None] = print,
+    *,
+    files: Path | None = None,
+    unit_of_work: Callable[[], UnitOfWork] | None = None,
+) -> InMemoryPlatform:
     """Prints the journey; with ``files``, also writes every e-mail (``.eml``) and letter
     (PDF + JSON, as a print-and-post provider receives them) under that folder."""
     clock = FakeClock(datetime(2024, 3, 13, 9, 30, tzinfo=UTC))
@@ -78,6 +83,7 @@ def run_demo(out: Callable[[str], None] = print, *, files: Path | None = None) -
         directory=sample_directory(),
         secret=b"demo-secret-demo-secret-demo-secret!",
         renderer=_html_renderer(),
+        unit_of_work=unit_of_work,
     )
     platform = world.platform
 

@@ -1,0 +1,1 @@
+"""The revisions, oldest first: 0001 the initial schema, 0002 outbox claims."""

@@ -1,0 +1,969 @@
+"""The stores on SQL (SQLAlchemy 2 Core): SQLite by default, PostgreSQL for many instances.
+
+One :class:`SqlUnitOfWork` is one use case, and all of it commits or nothing does. It
+keeps the in-memory adapter's semantics (:mod:`peps_onboarding.adapters.memory`),
+which the contract suite :class:`~peps_onboarding.testing.contracts.UnitOfWorkContract`
+pins for both:
+
+- **Reads** see the latest committed data, overlaid with the unit of work's own writes.
+- **Writes are staged** in the unit of work and applied at ``commit()`` in one short
+  database transaction: on SQLite ``BEGIN IMMEDIATE`` (the write lock is taken first,
+  so a transaction never has to upgrade a stale read snapshot, which SQLite refuses
+  with ``SQLITE_BUSY_SNAPSHOT``); on PostgreSQL, a READ COMMITTED transaction.
+- **Optimistic concurrency, not row locks.** Each enrolment and account carries a
+  ``version``. An update is applied as ``UPDATE … SET version = :read + 1 WHERE key =
+  :key AND version = :read``; no row → :class:`~peps_onboarding.domain.errors.
+  ConcurrentUpdateError`, and the whole transaction rolls back. Lost updates are thus
+  impossible. Why not ``SELECT … FOR UPDATE``: the port (and the memory adapter)
+  define optimistic versions; SQLite has no row locks; a use case never holds a lock
+  while it hashes a password or waits for Net-Entreprises; and a conflict, rare here,
+  is a ``ConflictError`` that :meth:`Platform._retrying
+  <peps_onboarding.application.platform.Platform._retrying>` re-runs on fresh state
+  (three attempts). Several updates of one record in one unit of work compose: the
+  version does not move until the commit, which stores ``version + 1``.
+- **E6 across processes**: ``enrolments.siret`` is the primary key. Adding an
+  existing key raises :class:`~peps_onboarding.domain.errors.ConflictError` at
+  ``add`` when it is already committed, or at ``commit`` when a concurrent
+  transaction got there first (the database's unique violation, translated).
+  No raw database error reaches the caller: integrity errors become
+  ``ConflictError``, lock timeouts, serialisation failures and deadlocks become
+  ``ConcurrentUpdateError``, an unreachable database
+  :class:`~peps_onboarding.domain.errors.ServiceUnavailableError`.
+- ``AccountStore.next_number`` works like a database sequence: its own short
+  transaction, so a number is never given twice, even when the unit of work that
+  drew it rolls back (A1).
+- The history (L1) is ordered by the events' auto-incremented id.
+
+**Outbox claiming** (M3). Several dispatchers may run at once (``Platform.
+dispatch_notifications`` claims, commits, then delivers). ``Outbox.claim(at, limit,
+lease)`` picks the due unclaimed messages (on PostgreSQL with ``FOR UPDATE SKIP
+LOCKED``, so a concurrent dispatcher skips those rows instead of waiting); the commit
+sets their ``claimed_until`` to ``at + lease`` only where no other claim is running
+(else ``ConflictError``, retried on fresh state: on SQLite two claimers may read the
+same rows, and the second commit, serialised by ``BEGIN IMMEDIATE``, loses). While
+the lease runs, ``due`` and other claims skip the message; saving the attempt's
+outcome (``Outbox.save``) releases it. A dispatcher that dies mid-dispatch leaves
+its messages claimed until the lease ends, then another takes them. The lease must
+exceed the longest delivery, or a slow delivery may be claimed again and sent twice;
+the message id is the idempotency key that lets the receiving side drop such a
+duplicate, as after a crash between "sent" and "marked sent".
+:meth:`SqlDatabase.claim_due_outbox` is the same claim, committed at once.
+
+**SQLite settings** (on every new connection): WAL journal (readers never block the
+writer), ``foreign_keys=ON``, ``busy_timeout`` (a writer waits for the lock instead
+of failing at once), ``synchronous=FULL`` (a committed transaction survives a power
+cut). ``sqlite:///:memory:`` uses one shared connection (``StaticPool``): for tests
+and demos in one process; its units of work are serialised by a lock.
+
+The schema comes from the Alembic migrations shipped in ``migrations/``:
+:meth:`SqlDatabase.upgrade` (or :func:`upgrade`) brings a database to the head.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from importlib import resources
+from types import TracebackType
+from typing import Any, Generic, Literal, Self, TypeVar
+
+from alembic import command
+from alembic.config import Config
+from attrs import evolve
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Row,
+    Table,
+    and_,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import postgresql as pg_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from ...domain.account import Account, AccountState, Holder, Profile
+from ...domain.errors import (
+    ConcurrentUpdateError,
+    ConflictError,
+    NotFoundError,
+    ServiceUnavailableError,
+)
+from ...domain.establishment import Enrolment, EnrolmentPath, EnrolmentState
+from ...domain.events import DomainEvent
+from ...domain.links import Link, LinkPurpose
+from ...domain.notifications import Notification, OutboxMessage
+from ...domain.rights import AccessLevel, Right
+from ...domain.values import (
+    Civility,
+    EmailAddress,
+    FixedPhone,
+    Identifier,
+    PersonName,
+    PostalAddress,
+    PostalCode,
+    Siret,
+    TextLine,
+)
+from ...serialization import converter
+from .tables import accounts, enrolments, events, identifier_counters, links, outbox, rights
+
+__all__ = ["SqlDatabase", "SqlUnitOfWork", "alembic_config", "upgrade"]
+
+# Execution option read by the SQLite "begin" listener: what to emit to begin.
+_SQLITE_BEGIN = "peps_sqlite_begin"
+_READ_ONLY: Literal[""] = ""  # no BEGIN: each read is its own statement-level snapshot
+_WRITE = "IMMEDIATE"
+# PostgreSQL SQLSTATEs that mean "two writers collided; run it again".
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01", "55P03"})
+
+K = TypeVar("K", bound=Hashable)
+R = TypeVar("R", Enrolment, Account)
+
+
+# --- the database ---------------------------------------------------------------------
+
+
+class SqlDatabase:
+    """An engine on a SQLite or PostgreSQL URL, and the units of work made from it.
+
+    ``url`` is a SQLAlchemy URL (``sqlite:///onboarding.db``, ``sqlite:///:memory:``,
+    ``postgresql+psycopg://user@host/db``; plain ``postgresql://`` means psycopg 3) or
+    a ready :class:`~sqlalchemy.Engine`. Call :meth:`upgrade` once to create or update
+    the schema; :meth:`dispose` (or ``with``) closes the connections.
+    """
+
+    def __init__(self, url: str | Engine, *, busy_timeout: timedelta = timedelta(seconds=30)):
+        if isinstance(url, Engine):
+            self.engine = url
+        else:
+            self.engine = _create_engine(url)
+        self.dialect = self.engine.dialect.name
+        if self.dialect not in ("sqlite", "postgresql"):
+            raise ValueError(f"unsupported database: {self.dialect} (SQLite or PostgreSQL)")
+        self._memory_lock: threading.RLock | None = None
+        memory = self.dialect == "sqlite" and self.engine.url.database in (None, "", ":memory:")
+        # ``next_number`` draws from a pool of its own: a unit of work holds a connection
+        # of the main pool while it asks for a number, so sharing that pool would let
+        # many concurrent units of work starve each other (every one waiting for a
+        # second connection). The counters' pool never waits (unbounded overflow).
+        self._counters = self.engine if memory else _counters_engine(self.engine)
+        for engine in {self.engine, self._counters}:
+            if self.dialect == "sqlite":
+                _configure_sqlite(engine, busy_timeout=busy_timeout, wal=not memory)
+        if memory:
+            self._memory_lock = threading.RLock()
+
+    # --- units of work ------------------------------------------------------------
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self)
+
+    __call__ = unit_of_work
+
+    # --- schema -------------------------------------------------------------------
+
+    def upgrade(self, revision: str = "head") -> None:
+        """Applies the migrations up to ``revision`` (default: the newest)."""
+        with self.write() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+
+    def revision(self) -> str | None:
+        """The schema revision the database is at (``None`` when never migrated)."""
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    # --- outside any unit of work -------------------------------------------------
+
+    def next_number(self, prefix: str) -> int:
+        """Rule A1: the next number for a prefix, in its own transaction (never reused)."""
+        values = {"prefix": prefix, "last_number": 1}
+        statement = (
+            _insert(self.dialect, identifier_counters)
+            .values(values)
+            .on_conflict_do_update(
+                index_elements=[identifier_counters.c.prefix],
+                set_={"last_number": identifier_counters.c.last_number + 1},
+            )
+            .returning(identifier_counters.c.last_number)
+        )
+        with self.write(self._counters) as connection:
+            number: int = connection.execute(statement).scalar_one()
+        return number
+
+    def claim_due_outbox(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
+        """Rule M3: :meth:`Outbox.claim <peps_onboarding.ports.Outbox.claim>` in a unit of
+        work of its own, committed: the messages are this caller's for ``lease``."""
+        with self.unit_of_work() as uow:
+            taken = list(uow.outbox.claim(now, limit, lease))
+            uow.commit()
+        return taken
+
+    @contextmanager
+    def write(self, engine: Engine | None = None) -> Iterator[Connection]:
+        """A connection in a write transaction, committed at the end (rolled back on error).
+
+        Database errors come out as the domain's (see the module's docstring).
+        """
+        with _translated(), (engine or self.engine).connect() as connection:
+            if self.dialect == "sqlite":
+                connection.execution_options(**{_SQLITE_BEGIN: _WRITE})
+            with connection.begin():
+                yield connection
+
+    def dispose(self) -> None:
+        """Closes every pooled connection."""
+        self.engine.dispose()
+        if self._counters is not self.engine:
+            self._counters.dispose()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.dispose()
+
+
+def _create_engine(url: str) -> Engine:
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            return create_engine(
+                parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
+        return create_engine(parsed, connect_args={"check_same_thread": False})
+    return create_engine(parsed, pool_pre_ping=True)
+
+
+def _counters_engine(engine: Engine) -> Engine:
+    """A small engine on the same database, for ``next_number`` only."""
+    if engine.dialect.name == "sqlite":
+        return create_engine(
+            engine.url, connect_args={"check_same_thread": False}, pool_size=1, max_overflow=-1
+        )
+    return create_engine(engine.url, pool_size=1, max_overflow=-1, pool_pre_ping=True)
+
+
+def _configure_sqlite(engine: Engine, *, busy_timeout: timedelta, wal: bool) -> None:
+    """Driver autocommit, so that we emit BEGIN ourselves (SQLAlchemy's documented recipe
+    for pysqlite): ``DEFERRED`` by default, ``IMMEDIATE`` for writes, none for reads."""
+    milliseconds = int(busy_timeout.total_seconds() * 1000)
+
+    def on_connect(dbapi_connection: Any, _record: object) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if wal:
+                cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={milliseconds}")
+            cursor.execute("PRAGMA synchronous=FULL")
+        finally:
+            cursor.close()
+
+    def on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
+        if mode:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+
+    if not event.contains(engine, "connect", on_connect):
+        event.listen(engine, "connect", on_connect)
+        event.listen(engine, "begin", on_begin)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Database errors as the domain's: conflicts are retryable, never raw."""
+    try:
+        yield
+    except IntegrityError as error:
+        raise ConflictError(f"the database refused a duplicate: {error.orig}") from error
+    except DBAPIError as error:
+        if _is_contention(error):
+            raise ConcurrentUpdateError(
+                f"the database reported contention: {error.orig}"
+            ) from error
+        if isinstance(error, OperationalError) or error.connection_invalidated:
+            raise ServiceUnavailableError(f"database unavailable: {error.orig}") from error
+        raise
+
+
+def _is_contention(error: DBAPIError) -> bool:
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    if sqlstate in _RETRYABLE_SQLSTATES:
+        return True
+    text = str(error.orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def _insert(dialect: str, table: Table) -> Any:
+    """The dialect's INSERT, which knows ``ON CONFLICT`` (both spell it the same)."""
+    return (pg_dialect.insert if dialect == "postgresql" else sqlite_dialect.insert)(table)
+
+
+# --- migrations -----------------------------------------------------------------------
+
+
+def alembic_config() -> Config:
+    """Alembic's configuration, built in code: the scripts ship inside the package."""
+    config = Config()
+    location = resources.files("peps_onboarding.adapters.sql") / "migrations"
+    config.set_main_option("script_location", str(location))
+    return config
+
+
+def upgrade(url: str | Engine, revision: str = "head") -> None:
+    """Creates or updates the schema of the database at ``url`` (the newest by default)."""
+    database = SqlDatabase(url)
+    try:
+        database.upgrade(revision)
+    finally:
+        if not isinstance(url, Engine):
+            database.dispose()
+
+
+# --- rows ↔ records -------------------------------------------------------------------
+
+
+def _enrolment_values(enrolment: Enrolment) -> dict[str, object]:
+    return {
+        "siret": enrolment.siret.value,
+        "state": enrolment.state.value,
+        "path": enrolment.path.value if enrolment.path else None,
+        "applicant": enrolment.applicant.value if enrolment.applicant else None,
+        "submitted_at": enrolment.submitted_at,
+        "access_from": enrolment.access_from,
+        "enrolled_at": enrolment.enrolled_at,
+        "deadline": enrolment.deadline,
+    }
+
+
+def _enrolment_from(row: Row[Any]) -> Enrolment:
+    return Enrolment(
+        siret=Siret(row.siret),
+        state=EnrolmentState(row.state),
+        path=EnrolmentPath(row.path) if row.path else None,
+        applicant=Identifier(row.applicant) if row.applicant else None,
+        submitted_at=row.submitted_at,
+        access_from=row.access_from,
+        enrolled_at=row.enrolled_at,
+        version=row.version,
+    )
+
+
+def _account_values(account: Account) -> dict[str, object]:
+    holder, address = account.holder, account.holder.address
+    return {
+        "identifier": account.identifier.value,
+        "siret": account.siret.value,
+        "profile": account.profile.value,
+        "state": account.state.value,
+        "civility": holder.civility.value,
+        "last_name": holder.last_name.value,
+        "first_name": holder.first_name.value,
+        "email": holder.email.value,
+        "phone": holder.phone.digits,
+        "service_function": holder.service_function.value,
+        "street": address.street.value,
+        "postal_code": address.postal_code.value,
+        "city": address.city.value,
+        "address_complement": _text(address.address_complement),
+        "identification_complement": _text(address.identification_complement),
+        "locality": _text(address.locality),
+        "net_entreprises": account.net_entreprises,
+        "created_at": account.created_at,
+        "password_hash": account.password_hash,
+        "failed_logins": account.failed_logins,
+        "activation_deadline": account.activation_deadline,
+        "expires_at": account.expires_at,
+        "last_login_at": account.last_login_at,
+        "deadline": account.deadline,
+    }
+
+
+def _text(line: TextLine | None) -> str | None:
+    return line.value if line is not None else None
+
+
+def _line(value: str | None) -> TextLine | None:
+    return TextLine(value) if value is not None else None
+
+
+def _account_from(row: Row[Any], held: Sequence[Right]) -> Account:
+    # Stored values were parsed when they came in: they are rebuilt, not parsed again.
+    holder = Holder(
+        civility=Civility(row.civility),
+        last_name=PersonName(row.last_name),
+        first_name=PersonName(row.first_name),
+        email=EmailAddress(row.email),
+        phone=FixedPhone(row.phone),
+        service_function=TextLine(row.service_function),
+        address=PostalAddress(
+            street=TextLine(row.street),
+            postal_code=PostalCode(row.postal_code),
+            city=TextLine(row.city),
+            address_complement=_line(row.address_complement),
+            identification_complement=_line(row.identification_complement),
+            locality=_line(row.locality),
+        ),
+    )
+    return Account(
+        identifier=Identifier(row.identifier),
+        siret=Siret(row.siret),
+        profile=Profile(row.profile),
+        state=AccountState(row.state),
+        holder=holder,
+        net_entreprises=row.net_entreprises,
+        created_at=row.created_at,
+        password_hash=row.password_hash,
+        failed_logins=row.failed_logins,
+        activation_deadline=row.activation_deadline,
+        expires_at=row.expires_at,
+        last_login_at=row.last_login_at,
+        rights=tuple(held),
+        version=row.version,
+    )
+
+
+def _rights_values(account: Account) -> list[dict[str, object]]:
+    return [
+        {
+            "identifier": account.identifier.value,
+            "service": right.service,
+            "level": right.level.value,
+            "position": position,
+        }
+        for position, right in enumerate(account.rights)
+    ]
+
+
+def _link_values(link: Link) -> dict[str, object]:
+    return {
+        "token_hash": link.token_hash,
+        "purpose": link.purpose.value,
+        "identifier": link.identifier.value,
+        "siret": link.siret.value,
+        "created_at": link.created_at,
+        "expires_at": link.expires_at,
+        "used_at": link.used_at,
+        "revoked_at": link.revoked_at,
+    }
+
+
+def _link_from(row: Row[Any]) -> Link:
+    return Link(
+        token_hash=row.token_hash,
+        purpose=LinkPurpose(row.purpose),
+        identifier=Identifier(row.identifier),
+        siret=Siret(row.siret),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        used_at=row.used_at,
+        revoked_at=row.revoked_at,
+    )
+
+
+def _event_values(event: DomainEvent) -> dict[str, object]:
+    return {
+        "siret": event.siret,
+        "kind": event.kind,
+        "at": event.at,
+        "account": event.account,
+        "actor": event.actor,
+        "payload": converter.dumps(event, DomainEvent),
+    }
+
+
+def _message_values(message: OutboxMessage) -> dict[str, object]:
+    return {
+        "id": message.id,
+        "siret": message.siret,
+        "created_at": message.created_at,
+        "next_attempt_at": message.next_attempt_at,
+        "attempts": message.attempts,
+        "sent_at": message.sent_at,
+        "last_error": message.last_error,
+        "claimed_until": None,  # an outcome recorded releases a worker's claim
+        "payload": json.dumps(converter.unstructure(message.notification, Notification)),
+    }
+
+
+def _message_from(row: Row[Any]) -> OutboxMessage:
+    notification: Notification = converter.structure(json.loads(row.payload), Notification)  # type: ignore[arg-type]
+    return OutboxMessage(
+        id=row.id,
+        siret=row.siret,
+        created_at=row.created_at,
+        notification=notification,
+        attempts=row.attempts,
+        next_attempt_at=row.next_attempt_at,
+        sent_at=row.sent_at,
+        last_error=row.last_error,
+    )
+
+
+def _due_outbox(at: datetime) -> ColumnElement[bool]:
+    """Unsent, its time has come, and no worker's lease runs on it."""
+    return and_(
+        outbox.c.sent_at.is_(None),
+        outbox.c.next_attempt_at <= at,
+        or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= at),
+    )
+
+
+# --- the unit of work -----------------------------------------------------------------
+
+
+class _Staged(Generic[K, R]):
+    """Writes of one unit of work on one kind of versioned record."""
+
+    def __init__(self) -> None:
+        self.added: dict[K, R] = {}
+        self.updated: dict[K, R] = {}
+        self.expected: dict[K, int] = {}
+
+    def get(self, key: K) -> R | None:
+        return self.updated.get(key) or self.added.get(key)
+
+    def stage_update(self, key: K, record: R, current: R | None) -> None:
+        if current is None:
+            raise NotFoundError("no such record")
+        if current.version != record.version:
+            raise ConcurrentUpdateError()
+        if key in self.added:
+            self.added[key] = record
+            return
+        # The version moves at commit, so several updates in one unit of work compose.
+        self.expected.setdefault(key, record.version)
+        self.updated[key] = record
+
+    def overlay(self, committed: Iterable[R], key: Callable[[R], K]) -> list[R]:
+        """Committed records, each replaced by this unit of work's version when it has one."""
+        return [self.updated.get(key(record), record) for record in committed]
+
+    def clear(self) -> None:
+        self.added.clear()
+        self.updated.clear()
+        self.expected.clear()
+
+
+def _due(
+    committed: Sequence[R], staged: _Staged[K, R], key: Callable[[R], K], at: datetime
+) -> list[R]:
+    """T1 with the unit of work's own writes overlaid (as the memory adapter does)."""
+    seen: set[K] = {key(record) for record in committed}
+    records: list[R] = staged.overlay(committed, key)
+    for own in (staged.added, staged.updated):
+        records.extend(record for k, record in own.items() if k not in seen)
+    due: list[tuple[datetime, str, R]] = []
+    for record in records:
+        deadline = record.deadline
+        if deadline is not None and deadline <= at:
+            due.append((deadline, str(key(record)), record))
+    due.sort(key=lambda item: item[:2])
+    return [record for *_, record in due]
+
+
+class _EnrolmentStore:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: _Staged[Siret, Enrolment] = _Staged()
+
+    def get(self, siret: Siret) -> Enrolment | None:
+        staged = self.staged.get(siret)
+        if staged is not None:
+            return staged
+        row = self._uow.read(select(enrolments).where(enrolments.c.siret == siret.value)).first()
+        return _enrolment_from(row) if row is not None else None
+
+    def add(self, enrolment: Enrolment) -> None:
+        """Rule E6: a SIRET has at most one enrolment (the primary key, across processes)."""
+        if self.get(enrolment.siret) is not None:
+            raise ConflictError("enrolment exists")
+        self.staged.added[enrolment.siret] = evolve(enrolment, version=1)
+
+    def update(self, enrolment: Enrolment) -> None:
+        self.staged.stage_update(enrolment.siret, enrolment, self.get(enrolment.siret))
+
+    def due(self, at: datetime) -> Sequence[Enrolment]:
+        """Rule T1: ``deadline <= at`` on the indexed column."""
+        rows = self._uow.read(
+            select(enrolments).where(enrolments.c.deadline <= at).order_by(enrolments.c.deadline)
+        ).all()
+        return _due([_enrolment_from(r) for r in rows], self.staged, _siret_of, at)
+
+    def flush(self, connection: Connection) -> None:
+        for enrolment in self.staged.added.values():
+            connection.execute(insert(enrolments).values(**_enrolment_values(enrolment), version=1))
+        for siret in sorted(self.staged.updated, key=str):  # one order: fewer deadlocks
+            enrolment, read = self.staged.updated[siret], self.staged.expected[siret]
+            done = connection.execute(
+                update(enrolments)
+                .where(enrolments.c.siret == siret.value, enrolments.c.version == read)
+                .values(**_enrolment_values(enrolment), version=read + 1)
+            )
+            if done.rowcount != 1:
+                raise ConcurrentUpdateError()
+
+
+def _siret_of(enrolment: Enrolment) -> Siret:
+    return enrolment.siret
+
+
+def _identifier_of(account: Account) -> Identifier:
+    return account.identifier
+
+
+class _AccountStore:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: _Staged[Identifier, Account] = _Staged()
+
+    def get(self, identifier: Identifier) -> Account | None:
+        staged = self.staged.get(identifier)
+        if staged is not None:
+            return staged
+        found = self._load(accounts.c.identifier == identifier.value)
+        return found[0] if found else None
+
+    def of_establishment(self, siret: Siret) -> Sequence[Account]:
+        """Every account of the establishment, in the order they were added."""
+        committed = self._load(accounts.c.siret == siret.value)
+        return [
+            *self.staged.overlay(committed, _identifier_of),
+            *(a for a in self.staged.added.values() if a.siret == siret),
+        ]
+
+    def add(self, account: Account) -> None:
+        """Rule A1: an identifier is never given twice."""
+        if self.get(account.identifier) is not None:
+            raise ConflictError("identifier exists")
+        self.staged.added[account.identifier] = evolve(account, version=1)
+
+    def update(self, account: Account) -> None:
+        self.staged.stage_update(account.identifier, account, self.get(account.identifier))
+
+    def next_number(self, prefix: str) -> int:
+        return self._uow.database.next_number(prefix)
+
+    def due(self, at: datetime) -> Sequence[Account]:
+        """Rule T1: ``deadline <= at`` on the indexed column."""
+        return _due(self._load(accounts.c.deadline <= at), self.staged, _identifier_of, at)
+
+    def _load(self, where: ColumnElement[bool]) -> list[Account]:
+        rows = self._uow.read(select(accounts).where(where).order_by(accounts.c.seq)).all()
+        if not rows:
+            return []
+        held: dict[str, list[Right]] = {row.identifier: [] for row in rows}
+        for right in self._uow.read(
+            select(rights)
+            .where(rights.c.identifier.in_(list(held)))
+            .order_by(rights.c.identifier, rights.c.position)
+        ):
+            held[right.identifier].append(Right(right.service, AccessLevel(right.level)))
+        return [_account_from(row, held[row.identifier]) for row in rows]
+
+    def flush(self, connection: Connection, dialect: str) -> None:
+        for account in self.staged.added.values():
+            values = _account_values(account)
+            if dialect == "sqlite":
+                # The write lock is held (BEGIN IMMEDIATE): MAX + 1 cannot race.
+                values["seq"] = select(
+                    func.coalesce(func.max(accounts.c.seq), 0) + 1
+                ).scalar_subquery()
+            connection.execute(insert(accounts).values(**values, version=1))
+            self._write_rights(connection, account)
+        for identifier in sorted(self.staged.updated, key=str):
+            account, read = self.staged.updated[identifier], self.staged.expected[identifier]
+            done = connection.execute(
+                update(accounts)
+                .where(accounts.c.identifier == identifier.value, accounts.c.version == read)
+                .values(**_account_values(account), version=read + 1)
+            )
+            if done.rowcount != 1:
+                raise ConcurrentUpdateError()
+            connection.execute(delete(rights).where(rights.c.identifier == identifier.value))
+            self._write_rights(connection, account)
+
+    @staticmethod
+    def _write_rights(connection: Connection, account: Account) -> None:
+        values = _rights_values(account)
+        if values:
+            connection.execute(insert(rights), values)
+
+
+class _LinkStore:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: dict[str, Link] = {}
+
+    def by_hash(self, token_hash: str) -> Link | None:
+        """Rule A8: links are found by the hash of their token only."""
+        staged = self.staged.get(token_hash)
+        if staged is not None:
+            return staged
+        row = self._uow.read(select(links).where(links.c.token_hash == token_hash)).first()
+        return _link_from(row) if row is not None else None
+
+    def of_account(self, identifier: Identifier, purpose: LinkPurpose) -> Sequence[Link]:
+        rows = self._uow.read(
+            select(links)
+            .where(links.c.identifier == identifier.value, links.c.purpose == purpose.value)
+            .order_by(links.c.created_at, links.c.token_hash)
+        ).all()
+        committed = [_link_from(row) for row in rows]
+        hashes = {link.token_hash for link in committed}
+        return [
+            *(self.staged.get(link.token_hash, link) for link in committed),
+            *(
+                link
+                for link in self.staged.values()
+                if link.identifier == identifier
+                and link.purpose is purpose
+                and link.token_hash not in hashes
+            ),
+        ]
+
+    def save(self, link: Link) -> None:
+        self.staged[link.token_hash] = link
+
+    def flush(self, connection: Connection, dialect: str) -> None:
+        for link in self.staged.values():
+            values = _link_values(link)
+            changed = {k: v for k, v in values.items() if k != "token_hash"}
+            connection.execute(
+                _insert(dialect, links)
+                .values(values)
+                .on_conflict_do_update(index_elements=[links.c.token_hash], set_=changed)
+            )
+
+
+class _EventStore:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: list[DomainEvent] = []
+
+    def append(self, events_: Iterable[DomainEvent]) -> None:
+        self.staged.extend(events_)
+
+    def history(self, siret: Siret) -> Sequence[DomainEvent]:
+        """Rule L1: one establishment's events, in the order they were appended."""
+        rows = self._uow.read(
+            select(events.c.payload).where(events.c.siret == siret.value).order_by(events.c.id)
+        ).all()
+        committed = [converter.loads(row.payload, DomainEvent) for row in rows]
+        return committed + [e for e in self.staged if e.siret == siret.value]
+
+    def flush(self, connection: Connection) -> None:
+        # One statement per event keeps the ids in append order on every driver.
+        for event_ in self.staged:
+            connection.execute(insert(events).values(**_event_values(event_)))
+
+
+class _Outbox:
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+        self.staged: dict[str, OutboxMessage] = {}
+        self.added: set[str] = set()
+        self.claims: dict[str, tuple[datetime, datetime]] = {}  # id -> (claimed at, until)
+
+    def add(self, message: OutboxMessage) -> None:
+        """Rule M3: written in the same transaction as the change that owes it."""
+        if message.id in self.staged or self._exists(message.id):
+            raise ConflictError("outbox message exists")
+        self.staged[message.id] = message
+        self.added.add(message.id)
+
+    def due(self, at: datetime, limit: int) -> Sequence[OutboxMessage]:
+        """Unsent, ``next_attempt_at <= at``, claimed by no dispatcher; oldest first."""
+        mine = [i for i, (_, until) in self.claims.items() if until > at]
+        return self._due(at, limit, excluded=mine, lock=False)
+
+    def claim(self, at: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
+        """Rule M3: as :meth:`due`, and takes them until ``at + lease`` (at commit).
+
+        On PostgreSQL the rows are also locked (``FOR UPDATE SKIP LOCKED``) until the
+        commit, so a concurrent dispatcher skips them instead of conflicting. The commit
+        re-checks that nobody claimed them meanwhile (``ConflictError`` otherwise).
+        """
+        taken = self._due(at, limit, excluded=list(self.claims), lock=True)
+        for message in taken:
+            self.claims[message.id] = (at, at + lease)
+        return taken
+
+    def _due(
+        self, at: datetime, limit: int, *, excluded: list[str], lock: bool
+    ) -> list[OutboxMessage]:
+        query = select(outbox).where(_due_outbox(at))
+        if excluded:
+            query = query.where(outbox.c.id.not_in(excluded))
+        query = query.order_by(outbox.c.next_attempt_at, outbox.c.created_at, outbox.c.id)
+        query = query.limit(limit)
+        if lock and self._uow.database.dialect == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        return [_message_from(row) for row in self._uow.read(query).all()]
+
+    def save(self, message: OutboxMessage) -> None:
+        if message.id not in self.staged and not self._exists(message.id):
+            raise NotFoundError("no such outbox message")
+        self.staged[message.id] = message
+
+    def pending_count(self) -> int:
+        committed = self._uow.read(
+            select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+        ).scalar_one()
+        staged = sum(1 for i in self.added if self.staged[i].sent_at is None)
+        return int(committed) + staged
+
+    def _exists(self, message_id: str) -> bool:
+        found = self._uow.read(select(outbox.c.id).where(outbox.c.id == message_id)).first()
+        return found is not None
+
+    def flush(self, connection: Connection) -> None:
+        for message_id in sorted(self.claims):
+            claimed_at, until = self.claims[message_id]
+            done = connection.execute(
+                update(outbox)
+                .where(
+                    outbox.c.id == message_id,
+                    or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= claimed_at),
+                )
+                .values(claimed_until=until)
+            )
+            if done.rowcount != 1:
+                raise ConflictError("another dispatcher claimed this message")
+        for message_id in self.added:
+            connection.execute(insert(outbox).values(**_message_values(self.staged[message_id])))
+        for message_id in sorted(set(self.staged) - self.added):
+            values = _message_values(self.staged[message_id])
+            del values["id"]
+            connection.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
+
+
+class SqlUnitOfWork:
+    """One use case's transaction over a :class:`SqlDatabase` (see the module docstring)."""
+
+    def __init__(self, database: SqlDatabase) -> None:
+        self.database = database
+        self._connection: Connection | None = None
+        self._locked = False
+        self.enrolments = _EnrolmentStore(self)
+        self.accounts = _AccountStore(self)
+        self.links = _LinkStore(self)
+        self.events = _EventStore(self)
+        self.outbox = _Outbox(self)
+
+    def __enter__(self) -> Self:
+        self._close()
+        lock = self.database._memory_lock
+        if lock is not None:
+            lock.acquire()
+            self._locked = True
+        self._clear()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._close()
+
+    # --- reading ----------------------------------------------------------------------
+
+    def read(self, statement: Any, parameters: Mapping[str, object] | None = None) -> Any:
+        """Runs a query on this unit of work's connection (opened at the first read).
+
+        SQLite reads run without ``BEGIN``: each statement sees the latest commit, as
+        the memory adapter's reads do. PostgreSQL reads share one READ COMMITTED
+        transaction, which takes no row lock.
+        """
+        connection = self._connection
+        if connection is None:
+            with _translated():
+                connection = self.database.engine.connect()
+            if self.database.dialect == "sqlite":
+                connection.execution_options(**{_SQLITE_BEGIN: _READ_ONLY})
+            self._connection = connection
+        with _translated():
+            return connection.execute(statement, parameters)
+
+    # --- transaction ------------------------------------------------------------------
+
+    def commit(self) -> None:
+        """Applies every staged write in one transaction, or none of them."""
+        database = self.database
+        connection = self._connection
+        if connection is None:
+            connection = database.engine.connect()
+            self._connection = connection
+        if database.dialect == "sqlite":
+            connection.rollback()  # ends the read phase, which held no transaction
+            connection.execution_options(**{_SQLITE_BEGIN: _WRITE})
+        try:
+            with _translated():
+                if not connection.in_transaction():
+                    connection.begin()
+                self.enrolments.flush(connection)
+                self.accounts.flush(connection, database.dialect)
+                self.links.flush(connection, database.dialect)
+                self.events.flush(connection)
+                self.outbox.flush(connection)
+                connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            if database.dialect == "sqlite":
+                connection.execution_options(**{_SQLITE_BEGIN: _READ_ONLY})
+        self._clear()
+
+    def rollback(self) -> None:
+        self._clear()
+        if self._connection is not None:
+            self._connection.rollback()
+
+    def _clear(self) -> None:
+        self.enrolments.staged.clear()
+        self.accounts.staged.clear()
+        self.links.staged.clear()
+        self.events.staged.clear()
+        self.outbox.staged.clear()
+        self.outbox.added.clear()
+        self.outbox.claims.clear()
+
+    def _close(self) -> None:
+        self._clear()
+        connection, self._connection = self._connection, None
+        try:
+            if connection is not None:
+                connection.close()  # rolls back whatever was not committed
+        finally:
+            if self._locked and self.database._memory_lock is not None:
+                self._locked = False
+                self.database._memory_lock.release()
