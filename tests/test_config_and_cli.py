@@ -222,9 +222,9 @@ def test_the_demo_prints_the_journey_and_writes_its_mails_and_letters(tmp_path: 
 
 def test_the_command_line_runs_the_demo(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """``python -m peps_onboarding demo`` exits 0 and prints in French."""
-    assert main(["demo", "--files", str(tmp_path)]) == 0
+    assert main(["demo", "--in-memory", "--files", str(tmp_path)]) == 0
     assert "Inscription classique" in capsys.readouterr().out
-    assert main(["demo", "--no-files"]) == 0
+    assert main(["demo", "--in-memory", "--no-files"]) == 0
 
 
 def test_the_journey_helper_reports_missing_mail() -> None:

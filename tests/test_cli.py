@@ -1,0 +1,94 @@
+"""The command line: schema upgrade, directory import, worker, demo on SQLite."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from peps_onboarding.__main__ import main
+
+SECRET = "cd" * 32
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'peps.db'}"
+
+
+def test_db_upgrade_creates_the_schema(database: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``db upgrade`` applies every migration and says which revision it reached."""
+    assert main(["db", "upgrade", "--database", database]) == 0
+    assert "Schéma à jour" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--database", database]) == 0  # idempotent
+
+
+@pytest.mark.rule("E2")
+def test_directory_import_loads_the_shipped_sample(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``directory import`` reports its counts; re-importing is harmless."""
+    sample = resources.files("peps_onboarding") / "data" / "sample_directory.csv"
+    with resources.as_file(sample) as path:
+        assert main(["directory", "import", str(path), "--database", database]) == 0
+        assert main(["directory", "import", str(path), "--database", database]) == 0
+    out = capsys.readouterr().out
+    assert "0 rejetées" in out
+
+
+@pytest.mark.rule("E1")
+def test_directory_import_lists_rejected_rows_and_fails(
+    database: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rejected rows are listed with their line; the exit code says something was rejected."""
+    sample = resources.files("peps_onboarding") / "data" / "sample_directory.csv"
+    lines = sample.read_text(encoding="utf-8").splitlines()
+    broken = tmp_path / "broken.csv"
+    broken.write_text("\n".join([lines[0], lines[1].replace("2", "3", 1)]) + "\n")
+    assert main(["directory", "import", str(broken), "--database", database]) == 1
+    assert "ligne 2, siret" in capsys.readouterr().err
+    assert main(["directory", "import", str(tmp_path / "none.csv"), "--database", database]) == 2
+
+
+@pytest.mark.rule("T1", "M3")
+def test_worker_once_needs_the_secret_then_does_one_pass(
+    database: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``worker --once``: no secret, no start; with one, one pass and a report."""
+    monkeypatch.delenv("PEPS_SECRET", raising=False)
+    assert main(["worker", "--once", "--database", database]) == 2
+    assert "PEPS_SECRET" in capsys.readouterr().err
+    monkeypatch.setenv("PEPS_SECRET", SECRET)
+    monkeypatch.setenv("PEPS_MAIL_BACKEND", "folder")
+    monkeypatch.setenv("PEPS_MAIL_FOLDER", str(tmp_path / "mails"))
+    assert main(["worker", "--once", "--database", database]) == 0
+    assert "PassReport" in capsys.readouterr().out
+    monkeypatch.setenv("PEPS_MAIL_BACKEND", "pigeon")
+    assert main(["worker", "--once", "--database", database]) == 2
+
+
+def test_the_demo_runs_on_a_fresh_sqlite_file_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``demo`` with no option: a SQLite file under var/demo, started afresh each run."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("PEPS_DATABASE_URL", raising=False)
+    assert main(["demo"]) == 0
+    assert main(["demo", "--no-files"]) == 0
+    out = capsys.readouterr().out
+    assert "sqlite:///var/demo/onboarding.db" in out
+    assert out.count("Votre identifiant de connexion : JDU000001") == 2
+    assert (tmp_path / "var" / "demo" / "courriers").is_dir()
+
+
+def test_the_demo_can_stay_in_memory_or_use_a_given_database(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``demo --in-memory`` and ``demo --database URL``."""
+    assert main(["demo", "--in-memory", "--no-files"]) == 0
+    assert main(["demo", "--database", database, "--no-files"]) == 0
+    assert database in capsys.readouterr().out
