@@ -235,3 +235,30 @@ def test_a_pending_administrator_administers_nothing_before_day_j(journey: Journ
     journey.create_password("jeanne.dupont@employeur.example")
     with pytest.raises(PermissionDeniedError):
         journey.platform.create_user(submitted.identifier, holder_form("Luc", "Moreau"))
+
+
+@pytest.mark.rule("E5", "C6")
+def test_a_pending_administrator_does_not_count_as_the_second_one(
+    journey: Journey, admin: str
+) -> None:
+    """E5: an administrator who never created a password may be deleted at 15 days."""
+    created = journey.platform.create_user(admin, holder_form("Luc", "Moreau"))
+    journey.platform.promote(admin, created.identifier)
+    with pytest.raises(LastAdministratorError):
+        journey.platform.demote(admin, admin)
+    journey.later(days=16)
+    journey.platform.sweep()
+    assert state_of(journey, created.identifier) is AccountState.DELETED
+    assert state_of(journey, admin) is AccountState.ACTIVE
+
+
+@pytest.mark.rule("A7", "R6", "T1")
+def test_an_administrator_past_expiry_administers_nothing_even_before_the_sweep(
+    journey: Journey, admin: str
+) -> None:
+    """A7/T1: the actor's own expiry is enforced when it acts."""
+    user = journey.active_user(admin)
+    journey.later(days=18 * 31)
+    with pytest.raises(PermissionDeniedError):
+        journey.platform.invalidate(admin, user)
+    assert state_of(journey, admin) is AccountState.EXPIRED

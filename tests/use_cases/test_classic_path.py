@@ -8,6 +8,7 @@ import pytest
 
 from peps_onboarding import (
     AccessNotYetOpenError,
+    AccountBlockedError,
     AccountState,
     CaptchaFailedError,
     ClassicRegistration,
@@ -25,6 +26,7 @@ from peps_onboarding import (
     RegistrationInProgressError,
     RegistrationPending,
     Siret,
+    TransitionNotAllowedError,
     UnknownEstablishmentError,
     ValidationError,
 )
@@ -494,3 +496,47 @@ def test_a_second_establishment_gets_its_own_registration(journey: Journey) -> N
     other = journey.register(HOSPITAL, HOSPITAL_CONTRACT, holder=holder_form("Luc", "Bernard"))
     assert other.identifier == "LBE000001"
     assert enrolment_state(journey, HOSPITAL) is EnrolmentState.PENDING
+
+
+@pytest.mark.rule("C6", "T1", "C3")
+def test_a_lapsed_registration_is_not_revived_before_the_sweep(journey: Journey) -> None:
+    """T1: past 15 days, step 1, « Vous en envoyer un nouveau » and a new registration all
+    see the registration lapsed, even if the sweep has not run."""
+    journey.register()
+    journey.later(days=15)
+    assert isinstance(journey.identify(), EstablishmentNotEnrolled)
+    assert enrolment_state(journey) is EnrolmentState.NOT_ENROLLED
+    with pytest.raises(TransitionNotAllowedError):
+        journey.platform.resend_creation_link(COMMUNE, COMMUNE_CONTRACT)
+    assert journey.register(holder=holder_form("Paul", "Martin")).identifier == "PMA000001"
+    assert journey.platform.sweep().total == 0
+
+
+@pytest.mark.rule("C8")
+def test_a_blocked_applicant_still_gets_access_on_day_j_and_keeps_the_reset_link(
+    journey: Journey,
+) -> None:
+    """C8: password created and not withdrawn suffice; blocking is a separate matter."""
+    submitted = journey.register()
+    journey.create_password("jeanne.dupont@employeur.example")
+    journey.later(days=8)
+    for _ in range(3):
+        with pytest.raises((InvalidCredentialsError, AccountBlockedError)):
+            journey.platform.login(submitted.identifier, "Wrong-pass1")
+    journey.platform.request_password_reset(submitted.identifier)
+    token = journey.last_token("jeanne.dupont@employeur.example")
+    journey.platform.sweep()
+    assert enrolment_state(journey) is EnrolmentState.ENROLLED
+    journey.platform.reset_password(token, "Nouveau-mdp2", "Nouveau-mdp2")
+    journey.platform.login(submitted.identifier, "Nouveau-mdp2")
+
+
+@pytest.mark.rule("C8", "A7", "T1")
+def test_a_sweep_that_comes_very_late_still_opens_access(journey: Journey) -> None:
+    """T1: day J passed long ago with no sweep: access opens, with a fresh 18 months."""
+    submitted = journey.register()
+    journey.create_password("jeanne.dupont@employeur.example")
+    journey.later(days=600)
+    report = journey.platform.sweep()
+    assert (report.access_opened, report.accounts_expired) == (1, 0)
+    journey.platform.login(submitted.identifier, PASSWORD)

@@ -185,7 +185,7 @@ class Platform:
             raise CaptchaFailedError()
         establishment = self._establishment_for_pair(siret, number)
         with self._uow() as uow:
-            enrolment = uow.enrolments.get(siret)
+            enrolment = self._current_enrolment(uow, siret, self._clock.now())
             state = enrolment.state if enrolment else EnrolmentState.NOT_ENROLLED
             if state is EnrolmentState.ENROLLED:
                 names = self._administrator_names(uow, siret)
@@ -214,7 +214,7 @@ class Platform:
         def run() -> CreationLinkResent:
             with self._uow() as uow:
                 now = self._clock.now()
-                enrolment = uow.enrolments.get(parsed_siret)
+                enrolment = self._current_enrolment(uow, parsed_siret, now)
                 if enrolment is None or enrolment.state is not EnrolmentState.PENDING:
                     raise _not_pending(enrolment)
                 assert enrolment.applicant is not None
@@ -242,7 +242,7 @@ class Platform:
         def run() -> RegistrationSubmitted:
             with self._uow() as uow:
                 now = self._clock.now()
-                enrolment = uow.enrolments.get(siret) or Enrolment(siret=siret)
+                enrolment = self._current_enrolment(uow, siret, now) or Enrolment(siret=siret)
                 if enrolment.state is not EnrolmentState.NOT_ENROLLED:
                     raise _not_pending(enrolment)
                 identifier = self._new_identifier(uow, holder)
@@ -412,7 +412,7 @@ class Platform:
         def run() -> NetEntreprisesSignInResult:
             with self._uow() as uow:
                 now = self._clock.now()
-                enrolment = uow.enrolments.get(siret)
+                enrolment = self._current_enrolment(uow, siret, now)
                 state = enrolment.state if enrolment else EnrolmentState.NOT_ENROLLED
                 if state is EnrolmentState.PENDING:
                     raise RegistrationInProgressError()
@@ -456,7 +456,7 @@ class Platform:
         def run() -> NetEntreprisesJoined:
             with self._uow() as uow:
                 now = self._clock.now()
-                enrolment = uow.enrolments.get(siret) or Enrolment(siret=siret)
+                enrolment = self._current_enrolment(uow, siret, now) or Enrolment(siret=siret)
                 if enrolment.state is EnrolmentState.PENDING:
                     raise RegistrationInProgressError()
                 if self._net_entreprises_account(uow, siret, last_name, first_name):
@@ -813,6 +813,11 @@ class Platform:
         with self._uow() as uow:
             due_accounts = [a.identifier for a in uow.accounts.due(at)]
             due_enrolments = [e.siret for e in uow.enrolments.due(at)]
+        for siret in due_enrolments:  # first: opening access restarts the applicant's 18 months
+            try:
+                opened += self._sweep_enrolment(siret, at)
+            except ConflictError:
+                skipped += 1
         for identifier in due_accounts:
             try:
                 outcome = self._sweep_account(identifier, at)
@@ -825,11 +830,6 @@ class Platform:
                 expired += 1
             elif outcome is not None:
                 deleted, lapsed = deleted + 1, lapsed + 1
-        for siret in due_enrolments:
-            try:
-                opened += self._sweep_enrolment(siret, at)
-            except ConflictError:
-                skipped += 1
         return SweepReport(
             registrations_lapsed=lapsed,
             accounts_deleted=deleted,
@@ -859,7 +859,7 @@ class Platform:
                 return 0
             assert enrolment.applicant is not None
             applicant = uow.accounts.get(enrolment.applicant)
-            if applicant is None or applicant.state is not AccountState.ACTIVE:
+            if applicant is None or applicant.state.is_closed or applicant.password_hash is None:
                 return 0  # no password yet: the creation link's deadline decides (C6)
             self._open_access(uow, enrolment, applicant, at)
             uow.commit()
@@ -1042,8 +1042,14 @@ class Platform:
         )
         return SealedLink(purpose=purpose, nonce=nonce, expires_at=expires_at)
 
-    def _revoke_links(self, uow: UnitOfWork, identifier: Identifier, now: datetime) -> None:
-        for purpose in LinkPurpose:
+    def _revoke_links(
+        self,
+        uow: UnitOfWork,
+        identifier: Identifier,
+        now: datetime,
+        purposes: tuple[LinkPurpose, ...] = tuple(LinkPurpose),
+    ) -> None:
+        for purpose in purposes:
             for link in uow.links.of_account(identifier, purpose):
                 if link.usable(now):
                     uow.links.save(link.revoke(now))
@@ -1161,7 +1167,12 @@ class Platform:
         opened = enrolment.open_access(at=now)
         uow.enrolments.update(opened.state)
         uow.accounts.update(applicant.restart_lifetime(at=now, policy=self.policy))
-        self._revoke_links(uow, applicant.identifier, now)  # withdrawal is over
+        self._revoke_links(  # the withdrawal window is over; a reset link stays good
+            uow,
+            applicant.identifier,
+            now,
+            (LinkPurpose.WITHDRAWAL_BY_APPLICANT, LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE),
+        )
         self._record(uow, opened)
         assert enrolment.submitted_at is not None
         self._owe(
@@ -1188,6 +1199,20 @@ class Platform:
             and enrolment.state is EnrolmentState.PENDING
             and enrolment.applicant == account.identifier
         )
+
+    def _current_enrolment(self, uow: UnitOfWork, siret: Siret, now: datetime) -> Enrolment | None:
+        """The enrolment as it stands at ``now``: a pending registration whose creation
+        link expired unused lapses here and now, committed, without waiting for the
+        sweep (C6, T1)."""
+        enrolment = uow.enrolments.get(siret)
+        if enrolment is None or enrolment.state is not EnrolmentState.PENDING:
+            return enrolment
+        assert enrolment.applicant is not None
+        applicant = uow.accounts.get(enrolment.applicant)
+        if applicant is None or self._enforce_deadlines(uow, applicant, now) is applicant:
+            return enrolment
+        uow.commit()
+        return uow.enrolments.get(siret)
 
     def _enforce_deadlines(self, uow: UnitOfWork, account: Account, now: datetime) -> Account:
         """Rules C6, A7, T1: what is past its deadline changes state now (no commit here)."""
@@ -1223,7 +1248,10 @@ class Platform:
         admin = uow.accounts.get(identifier)
         if admin is None or admin.profile is not Profile.ADMINISTRATOR:
             raise PermissionDeniedError()
-        if admin.state is not AccountState.ACTIVE:
+        enforced = self._enforce_deadlines(uow, admin, self._clock.now())
+        if enforced is not admin:
+            uow.commit()  # the expiry stands even though the action is refused (T1)
+        if enforced.state is not AccountState.ACTIVE:
             raise PermissionDeniedError()
         enrolment = uow.enrolments.get(admin.siret)
         if enrolment is None or enrolment.state is not EnrolmentState.ENROLLED:
@@ -1255,10 +1283,13 @@ class Platform:
                     raise PermissionDeniedError()
                 changed = change(account, admin, now)
                 if guards_last_administrator and account.is_administrator:
+                    # A pending administrator does not count: C6 may delete it (E5).
                     others = [
                         a
                         for a in uow.accounts.of_establishment(admin.siret)
-                        if a.is_administrator and a.identifier != account.identifier
+                        if a.is_administrator
+                        and a.state is not AccountState.PENDING_ACTIVATION
+                        and a.identifier != account.identifier
                     ]
                     if not changed.state.is_administrator and not others:
                         raise LastAdministratorError()
