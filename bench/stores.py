@@ -34,18 +34,14 @@ from __future__ import annotations
 import argparse
 import csv
 import gc
-import glob
 import multiprocessing
 import multiprocessing.synchronize
 import os
 import platform as machine
-import pwd
 import random
 import shutil
-import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -101,6 +97,7 @@ from peps_onboarding.adapters.sql.stores import (
 from peps_onboarding.adapters.sql.tables import accounts, enrolments
 from peps_onboarding.directory_import import BATCH_SIZE, COLUMNS, _Upsert, import_directory
 from peps_onboarding.testing.journeys import holder_form
+from peps_onboarding.testing.postgres import throwaway_cluster
 
 SECRET = b"x" * 32
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)
@@ -532,74 +529,11 @@ def import_figure(work: Path, rows: int, rounds: int) -> str:
 # --- c. registrations on PostgreSQL, 1 vs 4 processes ---------------------------------
 
 
-def _pg_binaries() -> Path | None:
-    """The folder holding initdb and pg_ctl (as ``tests/sql/conftest.py`` looks for it)."""
-    found = shutil.which("initdb")
-    if found and shutil.which("pg_ctl"):
-        return Path(found).parent
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
-    )
-    return Path(candidates[-1]).parent if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _as_cluster_owner() -> tuple[list[str], str | None]:
-    """``initdb`` refuses root: run the cluster as ``postgres`` (or ``nobody``) then."""
-    if os.geteuid() != 0:
-        return [], None
-    for name in ("postgres", "nobody"):
-        try:
-            pwd.getpwnam(name)
-        except KeyError:
-            continue
-        return ["runuser", "-u", name, "--"], name
-    raise RuntimeError("running as root and no postgres or nobody user to run PostgreSQL")
-
-
 @contextmanager
 def postgresql_cluster() -> Iterator[str]:
-    """A throwaway cluster on 127.0.0.1 with durable defaults; yields a database URL."""
-    binaries = _pg_binaries()
-    if binaries is None:
-        raise RuntimeError("PostgreSQL is not installed (no initdb/pg_ctl)")
-    prefix, owner = _as_cluster_owner()
-    root = Path(tempfile.mkdtemp(prefix="peps-bench-pg-"))
-    data = root / "data"
-    data.mkdir()
-    if owner is not None:
-        entry = pwd.getpwnam(owner)
-        for path in (root, data):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-    port = _free_port()
-    initdb = [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
-    subprocess.run(  # noqa: S603 (our own arguments)
-        [*prefix, *initdb, "--encoding=UTF8", "--locale=C"], check=True, capture_output=True
-    )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {data} -c max_connections=100"
-    pg_ctl = str(binaries / "pg_ctl")
-    log = str(data / "server.log")
-    subprocess.run(  # noqa: S603
-        [*prefix, pg_ctl, "-D", str(data), "-l", log, "-w", "-o", options, "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
+    """A throwaway cluster with PostgreSQL's durable defaults; yields a database URL."""
+    with throwaway_cluster(durable=True, max_connections=100) as port:
         yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run(  # noqa: S603
-            [*prefix, pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"],
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
 
 
 _NAMES = ["Dupont", "Martin", "Bernard", "Lefèvre", "Garcia", "Roux", "Fournier", "Morel"]
@@ -751,6 +685,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         action="store_true",
         help=f"import {IMPORT_ROWS_QUICK:,} CSV rows instead of {IMPORT_ROWS:,}",
     )
+    parser.add_argument(
+        "--only",
+        choices=("a", "b", "c"),
+        action="append",
+        help="run only this figure (may be repeated)",
+    )
     args = parser.parse_args(argv)
     print(
         f"# peps_onboarding stores bench: {machine.platform()}, Python "
@@ -761,11 +701,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = IMPORT_ROWS_QUICK if args.quick else IMPORT_ROWS
     rounds = IMPORT_ROUNDS_QUICK if args.quick else IMPORT_ROUNDS
     work = Path(tempfile.mkdtemp(prefix="peps-bench-stores-"))
-    figures: list[Callable[[], list[str]]] = [
-        lambda: identify_figures(work),
-        lambda: [import_figure(work, rows, rounds)],
-        lambda: [registrations_figure(work)],
-    ]
+    every: dict[str, Callable[[], list[str]]] = {
+        "a": lambda: identify_figures(work),
+        "b": lambda: [import_figure(work, rows, rounds)],
+        "c": lambda: [registrations_figure(work)],
+    }
+    figures = [figure for name, figure in every.items() if not args.only or name in args.only]
     lines: list[str] = []
     try:
         for figure in figures:

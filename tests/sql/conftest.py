@@ -12,14 +12,8 @@ the ``CI`` environment variable is set: then they fail.
 
 from __future__ import annotations
 
-import glob
 import itertools
 import os
-import pwd
-import shutil
-import socket
-import subprocess
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
@@ -44,6 +38,7 @@ from peps_onboarding.bootstrap import InMemoryPlatform
 from peps_onboarding.ports import UnitOfWork, UnitOfWorkFactory
 from peps_onboarding.samples import sample_directory
 from peps_onboarding.testing.journeys import START, Journey
+from peps_onboarding.testing.postgres import postgres_binaries, throwaway_cluster
 
 _names = itertools.count(1)
 SECRET = b"journey-secret-journey-secret-00"
@@ -77,38 +72,6 @@ def sqlite_database(sqlite_url: str) -> Iterator[SqlDatabase]:
 # --- PostgreSQL -----------------------------------------------------------------------
 
 
-def _binaries() -> Path | None:
-    """The folder holding initdb and pg_ctl, or None."""
-    found = shutil.which("initdb")
-    if found and shutil.which("pg_ctl"):
-        return Path(found).parent
-    candidates = sorted(
-        glob.glob("/usr/lib/postgresql/*/bin/initdb"),
-        key=lambda p: int(Path(p).parts[-3]) if Path(p).parts[-3].isdigit() else 0,
-    )
-    return Path(candidates[-1]).parent if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def _as_cluster_owner() -> tuple[list[str], str | None]:
-    """The command prefix that runs a program as a non-root user, and that user."""
-    if os.geteuid() != 0:
-        return [], None
-    for name in ("postgres", "nobody"):
-        try:
-            pwd.getpwnam(name)
-        except KeyError:
-            continue
-        return ["runuser", "-u", name, "--"], name
-    raise RuntimeError("running as root and no postgres or nobody user to run PostgreSQL")
-
-
 @frozen
 class PostgresServer:
     """A running throwaway cluster; ``url(name)`` points at one of its databases."""
@@ -138,47 +101,13 @@ class PostgresServer:
 @pytest.fixture(scope="session")
 def postgresql_server() -> Iterator[PostgresServer]:
     """One throwaway PostgreSQL cluster for the session (skipped without binaries)."""
-    binaries = _binaries()
-    if binaries is None:
+    if postgres_binaries() is None:
         reason = "PostgreSQL is not installed (no initdb/pg_ctl on PATH or /usr/lib/postgresql)"
         if os.environ.get("CI"):
             pytest.fail(f"{reason}: the PostgreSQL tests must run in CI", pytrace=False)
         pytest.skip(reason)
-    prefix, owner = _as_cluster_owner()
-    root = Path(tempfile.mkdtemp(prefix="peps-pg-"))
-    data = root / "data"
-    data.mkdir()
-    if owner is not None:
-        entry = pwd.getpwnam(owner)
-        for path in (root, data):
-            os.chown(path, entry.pw_uid, entry.pw_gid)
-    port = _free_port()
-    initdb = [str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust"]
-    subprocess.run(  # noqa: S603 (our own arguments)
-        [*prefix, *initdb, "--no-sync", "--encoding=UTF8", "--locale=C"],
-        check=True,
-        capture_output=True,
-    )
-    options = (
-        f"-c listen_addresses=127.0.0.1 -p {port} -k {data} "
-        "-c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
-    )
-    pg_ctl = str(binaries / "pg_ctl")
-    log = data / "server.log"
-    subprocess.run(  # noqa: S603
-        [*prefix, pg_ctl, "-D", str(data), "-l", str(log), "-w", "-o", options, "start"],
-        check=True,
-        capture_output=True,
-    )
-    try:
+    with throwaway_cluster() as port:
         yield PostgresServer(port)
-    finally:
-        subprocess.run(  # noqa: S603
-            [*prefix, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
-            check=False,
-            capture_output=True,
-        )
-        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture
