@@ -3,8 +3,9 @@ checked against the spec's invariants (rules E3, A2, E5, E6, A8, L1, M3, T1).
 
 The model restates the legal moves of RULES.md in its own tables below; it imports no
 transition table or helper from the code it checks, or it could not catch a mistake in
-them. After every step it reads the in-memory database and compares it with the
-snapshot it kept after the previous step.
+them. After every step it reads the store (:meth:`PlatformMachine.read_store`, the
+in-memory database by default) and compares it with the snapshot it kept after the
+previous step.
 
 A host runs the same model over its own journey (another policy, seed or renderer) by
 overriding :meth:`PlatformMachine.make_journey`::
@@ -14,6 +15,9 @@ overriding :meth:`PlatformMachine.make_journey`::
             return Journey.start(seed=11)
 
     TestHostMachine = HostMachine.TestCase
+
+Over another store (SQL, say), override :meth:`PlatformMachine.read_store` too: it
+returns that store's committed records as a :class:`StoreContents`.
 """
 
 from __future__ import annotations
@@ -66,8 +70,9 @@ from .journeys import (
     holder_form,
     net_entreprises_form,
 )
+from .store_contents import StoreContents
 
-__all__ = ["ACCOUNT_MOVES", "ENROLMENT_MOVES", "PlatformMachine"]
+__all__ = ["ACCOUNT_MOVES", "ENROLMENT_MOVES", "PlatformMachine", "StoreContents"]
 
 # --- the spec, restated ----------------------------------------------------------------
 
@@ -274,6 +279,25 @@ class PlatformMachine(RuleBasedStateMachine):
     def make_journey(self) -> Journey:
         """The hook hosts override: the journey (platform and in-memory world) to drive."""
         return Journey.start()
+
+    def read_store(self) -> StoreContents:
+        """The hook a machine over another store overrides: every committed record of the
+        journey's store. By default the in-memory database's, read under its lock; its
+        index of unsent messages is checked against the messages (M3)."""
+        database = self.journey.world.database
+        with database.lock:
+            unsent = set(database.unsent)
+            contents = StoreContents(
+                enrolments=tuple(database.enrolments.values()),
+                accounts=tuple(database.accounts.values()),
+                links=tuple(database.links.values()),
+                events=tuple(database.events),
+                outbox=tuple(database.outbox.values()),
+            )
+        assert unsent == {m.id for m in contents.outbox if m.sent_at is None}, (
+            "M3: the unsent index is not the messages not yet sent"
+        )
+        return contents
 
     def __init__(self) -> None:
         super().__init__()
@@ -682,9 +706,9 @@ class PlatformMachine(RuleBasedStateMachine):
     def read_views(self, place: tuple[str, str], actor: int, administrator: bool) -> None:
         """L1, R5, R7: history in order, administrators' names, members list."""
         siret, contract = place
-        database = self.journey.world.database
         history = self.platform.history(siret)
-        assert list(history) == [e for e in database.events if e.siret == siret], "L1: history"
+        events = self.read_store().events
+        assert list(history) == [e for e in events if e.siret == siret], "L1: history"
         names = self.platform.administrators(siret, contract)
         assert len(names) == len(self._administrators(siret)), names
         who = self._pick_actor(actor, administrator=administrator)
@@ -763,7 +787,8 @@ class PlatformMachine(RuleBasedStateMachine):
         self._mail_failures = self._letter_failures = 0
         self.journey.clock.advance(self.platform.policy.notification_retry_max)
         self._dispatch()
-        assert not self.journey.world.database.unsent, "M3: a notification was never delivered"
+        unsent = [m.id for m in self.read_store().outbox if m.sent_at is None]
+        assert not unsent, f"M3: a notification was never delivered: {unsent}"
 
     # === the invariants ================================================================
 
@@ -962,39 +987,37 @@ class PlatformMachine(RuleBasedStateMachine):
     # === bookkeeping ===================================================================
 
     def _take(self) -> _Snapshot:
-        database = self.journey.world.database
-        with database.lock:
-            return _Snapshot(
-                now=self.journey.clock.now(),
-                enrolments={
-                    s.value: (e.state.value, e.applicant.value if e.applicant else None)
-                    for s, e in database.enrolments.items()
-                },
-                accounts={
-                    i.value: _AccountRow(a.state.value, a.profile.value, a.siret.value)
-                    for i, a in database.accounts.items()
-                },
-                links={
-                    h: _LinkRow(
-                        link.identifier.value,
-                        link.purpose.value,
-                        link.expires_at,
-                        link.used_at,
-                        link.revoked_at,
-                    )
-                    for h, link in database.links.items()
-                },
-                events=tuple(database.events),
-                outbox={i: _message_row(m) for i, m in database.outbox.items()},
-                unsent=frozenset(database.unsent),
-            )
+        store = self.read_store()
+        return _Snapshot(
+            now=self.journey.clock.now(),
+            enrolments={
+                e.siret.value: (e.state.value, e.applicant.value if e.applicant else None)
+                for e in store.enrolments
+            },
+            accounts={
+                a.identifier.value: _AccountRow(a.state.value, a.profile.value, a.siret.value)
+                for a in store.accounts
+            },
+            links={
+                link.token_hash: _LinkRow(
+                    link.identifier.value,
+                    link.purpose.value,
+                    link.expires_at,
+                    link.used_at,
+                    link.revoked_at,
+                )
+                for link in store.links
+            },
+            events=store.events,
+            outbox={m.id: _message_row(m) for m in store.outbox},
+            unsent=frozenset(m.id for m in store.outbox if m.sent_at is None),
+        )
 
     def _dispatch(self) -> None:
         """Delivers what is due, checking the report against the failures asked for (M3),
         and learns the tokens of what was delivered."""
-        database = self.journey.world.database
         now = self.journey.clock.now()
-        due = [database.outbox[i] for i in database.unsent]
+        due = [m for m in self.read_store().outbox if m.sent_at is None]
         due = [m for m in due if m.next_attempt_at <= now]
         emails = sum(1 for m in due if isinstance(m.notification, EmailNotification))
         mail_failures = min(self._mail_failures, emails)
@@ -1004,18 +1027,20 @@ class PlatformMachine(RuleBasedStateMachine):
         report = self.platform.dispatch_notifications(limit=10_000)
         failures = mail_failures + letter_failures
         assert (report.sent, report.failed) == (len(due) - failures, failures), (report, due)
-        assert report.pending == len(database.unsent), report
+        store = self.read_store()
+        unsent = [m for m in store.outbox if m.sent_at is None]
+        assert report.pending == len(unsent), report
         # M3: nothing due is left: it was sent, or it failed and waits for its backoff.
-        stale = [i for i in database.unsent if database.outbox[i].next_attempt_at <= now]
+        stale = [m.id for m in unsent if m.next_attempt_at <= now]
         assert not stale, f"M3: due notifications left after a dispatch: {stale}"
-        self._learn_tokens()
+        self._learn_tokens(store)
 
-    def _learn_tokens(self) -> None:
-        database = self.journey.world.database
-        order = {message_id: seq for seq, message_id in enumerate(database.outbox)}
+    def _learn_tokens(self, store: StoreContents) -> None:
+        outbox = {message.id: message for message in store.outbox}
+        order = {message_id: seq for seq, message_id in enumerate(outbox)}
         mails = self.journey.world.mailer.sent
         for mail in mails[self._mails_read :]:
-            message = database.outbox[mail.message_id]
+            message = outbox[mail.message_id]
             notification = message.notification
             assert isinstance(notification, EmailNotification)
             for password in self.passwords.values():
@@ -1032,7 +1057,7 @@ class PlatformMachine(RuleBasedStateMachine):
         letters = self.journey.world.letters.sent
         for letter in letters[self._letters_read :]:
             if letter.withdrawal_code:
-                message = database.outbox[letter.letter_id]
+                message = outbox[letter.letter_id]
                 self._learn(letter.withdrawal_code, BY_REPRESENTATIVE, letter.siret, message, order)
         self._letters_read = len(letters)
 
@@ -1148,15 +1173,15 @@ class PlatformMachine(RuleBasedStateMachine):
     def _next_deadline(self) -> datetime | None:
         """The nearest future moment when something falls due: read from the store only to
         choose a time to jump to, never to decide what is right."""
-        database = self.journey.world.database
+        store = self.read_store()
         now = self.journey.clock.now()
         moments = [
             moment
-            for account in database.accounts.values()
+            for account in store.accounts
             for moment in (account.activation_deadline, account.expires_at)
             if moment is not None and moment > now
         ]
-        moments += [e.access_from for e in database.enrolments.values() if e.access_from]
+        moments += [e.access_from for e in store.enrolments if e.access_from]
         future = [moment for moment in moments if moment > now]
         return min(future, default=None)
 
@@ -1211,8 +1236,10 @@ class PlatformMachine(RuleBasedStateMachine):
             identifier = Identifier.parse(who)
         except ValueError:
             return False
-        account = self.journey.world.database.accounts.get(identifier)
-        return account is not None and account.state.value == EXPIRED
+        return any(
+            account.identifier == identifier and account.state.value == EXPIRED
+            for account in self.read_store().accounts
+        )
 
     def _can_administer(self, who: str) -> bool:
         """R5, R6: an active administrator of an enrolled establishment."""

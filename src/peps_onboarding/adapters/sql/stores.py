@@ -63,12 +63,14 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import namedtuple
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from functools import lru_cache
 from importlib import resources
 from types import TracebackType
-from typing import Any, Generic, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -76,15 +78,19 @@ from attrs import evolve
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Dialect,
     Engine,
     Row,
+    Select,
     Table,
     and_,
+    bindparam,
     create_engine,
     delete,
     event,
     func,
     insert,
+    literal_column,
     or_,
     select,
     update,
@@ -93,7 +99,7 @@ from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import PoolProxiedConnection, StaticPool
 
 from ...domain.account import Account, AccountState, Holder, Profile
 from ...domain.errors import (
@@ -120,6 +126,9 @@ from ...domain.values import (
 )
 from ...serialization import converter
 from .tables import accounts, enrolments, events, identifier_counters, links, outbox, rights
+
+if TYPE_CHECKING:
+    from ...testing.store_contents import StoreContents
 
 __all__ = ["SqlDatabase", "SqlUnitOfWork", "alembic_config", "upgrade"]
 
@@ -155,6 +164,7 @@ class SqlDatabase:
         if self.dialect not in ("sqlite", "postgresql"):
             raise ValueError(f"unsupported database: {self.dialect} (SQLite or PostgreSQL)")
         self._memory_lock: threading.RLock | None = None
+        self._queries: dict[Select[Any], _Query] = {}  # the hot reads, compiled once
         memory = self.dialect == "sqlite" and self.engine.url.database in (None, "", ":memory:")
         # ``next_number`` draws from a pool of its own: a unit of work holds a connection
         # of the main pool while it asks for a number, so sharing that pool would let
@@ -215,6 +225,63 @@ class SqlDatabase:
             taken = list(uow.outbox.claim(now, limit, lease))
             uow.commit()
         return taken
+
+    def contents(self) -> StoreContents:
+        """Every committed record, read in one transaction (one snapshot): for tests
+        and inspection (the stateful model over SQL reads it after each step).
+
+        Enrolments come by SIRET, accounts in the order they were added, links by
+        creation, events in history order (L1), outbox messages in the order they were
+        written: on SQLite by ``rowid``; on PostgreSQL by creation time, then id (two
+        messages written at the same instant may come in either order).
+        """
+        from ...testing.store_contents import StoreContents  # testing depends on us
+
+        written: list[ColumnElement[Any]] = (
+            [literal_column("outbox.rowid")]
+            if self.dialect == "sqlite"
+            else [outbox.c.created_at, outbox.c.id]
+        )
+        lock = self._memory_lock or threading.RLock()
+        with lock, _translated(), self.engine.connect() as connection:
+            if self.dialect == "postgresql":
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
+            with connection.begin():
+                held: dict[str, list[Right]] = {}
+                for right in connection.execute(
+                    select(rights).order_by(rights.c.identifier, rights.c.position)
+                ):
+                    held.setdefault(right.identifier, []).append(
+                        Right(right.service, AccessLevel(right.level))
+                    )
+                return StoreContents(
+                    enrolments=tuple(
+                        _enrolment_from(row)
+                        for row in connection.execute(
+                            select(enrolments).order_by(enrolments.c.siret)
+                        )
+                    ),
+                    accounts=tuple(
+                        _account_from(row, held.get(row.identifier, []))
+                        for row in connection.execute(select(accounts).order_by(accounts.c.seq))
+                    ),
+                    links=tuple(
+                        _link_from(row)
+                        for row in connection.execute(
+                            select(links).order_by(links.c.created_at, links.c.token_hash)
+                        )
+                    ),
+                    events=tuple(
+                        converter.loads(row.payload, DomainEvent)
+                        for row in connection.execute(
+                            select(events.c.payload).order_by(events.c.id)
+                        )
+                    ),
+                    outbox=tuple(
+                        _message_from(row)
+                        for row in connection.execute(select(outbox).order_by(*written))
+                    ),
+                )
 
     @contextmanager
     def write(self, engine: Engine | None = None) -> Iterator[Connection]:
@@ -535,6 +602,95 @@ def _due_outbox(at: datetime) -> ColumnElement[bool]:
     )
 
 
+# --- hot reads, compiled once ---------------------------------------------------------
+
+
+class _Query:
+    """A hot read compiled once for a dialect, then run on the driver's cursor.
+
+    The SQL is what SQLAlchemy itself would send (the statement built with Core,
+    compiled for the engine's dialect), run on the unit of work's connection (same
+    transaction, same isolation as :meth:`SqlUnitOfWork.read`); each value comes back
+    through the column type's own result processor (``UtcDateTime``, SQLite's
+    booleans), by position, in a named tuple that the ``_…_from`` functions read as
+    they read a ``Row``. What it skips is SQLAlchemy's per-call work (cache key,
+    execution context, result metadata), which costs more than the query on a
+    primary-key lookup (the directory does the same, see
+    :mod:`~peps_onboarding.adapters.sql.directory`). The statements take string
+    parameters only (no bind processing).
+    """
+
+    def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        self.sql = str(compiled)
+        self.names = tuple(compiled.positiontup or ()) if compiled.positional else None
+        columns = list(statement.selected_columns)
+        self.row: Callable[..., Any] = namedtuple("_Row", [c.name for c in columns])  # type: ignore[misc]
+        self.processors = tuple(
+            (i, processor)
+            for i, column in enumerate(columns)
+            if (processor := column.type.dialect_impl(dialect).result_processor(dialect, None))
+            is not None
+        )
+
+    def run(
+        self, proxied: PoolProxiedConnection, dialect: Dialect, values: Mapping[str, str]
+    ) -> list[Any]:
+        """The rows (database errors raised as SQLAlchemy's, for :func:`_translated`)."""
+        parameters: Any = values if self.names is None else tuple(values[n] for n in self.names)
+        cursor = proxied.cursor()
+        try:
+            cursor.execute(self.sql, parameters)
+            rows = cursor.fetchall()  # all of them: no statement stays open on SQLite
+        except dialect.loaded_dbapi.Error as error:
+            gone = dialect.is_disconnect(error, proxied.dbapi_connection, cursor)
+            if gone:
+                proxied.invalidate(error)  # as SQLAlchemy does: not given back to the pool
+            raise DBAPIError.instance(
+                self.sql,
+                parameters,
+                error,
+                dialect.loaded_dbapi.Error,
+                connection_invalidated=gone,
+                dialect=dialect,
+            ) from error
+        finally:
+            cursor.close()
+        make, processors = self.row, self.processors
+        if not processors:
+            return [make(*row) for row in rows]
+        made = []
+        for row in rows:
+            fields = list(row)
+            for i, processor in processors:
+                value = fields[i]
+                if value is not None:  # these types all read NULL as None
+                    fields[i] = processor(value)
+            made.append(make(*fields))
+        return made
+
+
+_ENROLMENT_BY_SIRET = select(enrolments).where(enrolments.c.siret == bindparam("siret"))
+_ACCOUNT_BY_IDENTIFIER = select(accounts).where(accounts.c.identifier == bindparam("identifier"))
+_ACCOUNTS_OF_SIRET = (
+    select(accounts).where(accounts.c.siret == bindparam("siret")).order_by(accounts.c.seq)
+)
+_LINK_BY_HASH = select(links).where(links.c.token_hash == bindparam("token_hash"))
+_OUTBOX_ID = select(outbox.c.id).where(outbox.c.id == bindparam("id"))
+_RIGHTS_IN_ONE_QUERY = 16  # more accounts than that: the rights through ``read``
+
+
+@lru_cache(maxsize=_RIGHTS_IN_ONE_QUERY)
+def _rights_of(count: int) -> Select[Any]:
+    """The rights of ``count`` accounts (parameters ``i0``…), in their order."""
+    wanted: list[Any] = [bindparam(f"i{k}") for k in range(count)]
+    return (
+        select(rights.c.identifier, rights.c.service, rights.c.level)
+        .where(rights.c.identifier.in_(wanted))
+        .order_by(rights.c.identifier, rights.c.position)
+    )
+
+
 # --- the unit of work -----------------------------------------------------------------
 
 
@@ -597,8 +753,8 @@ class _EnrolmentStore:
         staged = self.staged.get(siret)
         if staged is not None:
             return staged
-        row = self._uow.read(select(enrolments).where(enrolments.c.siret == siret.value)).first()
-        return _enrolment_from(row) if row is not None else None
+        rows = self._uow.fetch(_ENROLMENT_BY_SIRET, {"siret": siret.value})
+        return _enrolment_from(rows[0]) if rows else None
 
     def add(self, enrolment: Enrolment) -> None:
         """Rule E6: a SIRET has at most one enrolment (the primary key, across processes)."""
@@ -647,12 +803,12 @@ class _AccountStore:
         staged = self.staged.get(identifier)
         if staged is not None:
             return staged
-        found = self._load(accounts.c.identifier == identifier.value)
+        found = self._fetched(_ACCOUNT_BY_IDENTIFIER, {"identifier": identifier.value})
         return found[0] if found else None
 
     def of_establishment(self, siret: Siret) -> Sequence[Account]:
         """Every account of the establishment, in the order they were added."""
-        committed = self._load(accounts.c.siret == siret.value)
+        committed = self._fetched(_ACCOUNTS_OF_SIRET, {"siret": siret.value})
         return [
             *self.staged.overlay(committed, _identifier_of),
             *(a for a in self.staged.added.values() if a.siret == siret),
@@ -676,14 +832,27 @@ class _AccountStore:
 
     def _load(self, where: ColumnElement[bool]) -> list[Account]:
         rows = self._uow.read(select(accounts).where(where).order_by(accounts.c.seq)).all()
+        return self._with_rights(rows)
+
+    def _fetched(self, statement: Select[Any], values: Mapping[str, str]) -> list[Account]:
+        """:meth:`_load` for the hot lookups (:meth:`SqlUnitOfWork.fetch`)."""
+        return self._with_rights(self._uow.fetch(statement, values))
+
+    def _with_rights(self, rows: Sequence[Any]) -> list[Account]:
         if not rows:
             return []
         held: dict[str, list[Right]] = {row.identifier: [] for row in rows}
-        for right in self._uow.read(
-            select(rights)
-            .where(rights.c.identifier.in_(list(held)))
-            .order_by(rights.c.identifier, rights.c.position)
-        ):
+        found: Iterable[Any]
+        if len(held) <= _RIGHTS_IN_ONE_QUERY:
+            wanted = {f"i{k}": identifier for k, identifier in enumerate(held)}
+            found = self._uow.fetch(_rights_of(len(held)), wanted)
+        else:
+            found = self._uow.read(
+                select(rights)
+                .where(rights.c.identifier.in_(list(held)))
+                .order_by(rights.c.identifier, rights.c.position)
+            )
+        for right in found:
             held[right.identifier].append(Right(right.service, AccessLevel(right.level)))
         return [_account_from(row, held[row.identifier]) for row in rows]
 
@@ -726,8 +895,8 @@ class _LinkStore:
         staged = self.staged.get(token_hash)
         if staged is not None:
             return staged
-        row = self._uow.read(select(links).where(links.c.token_hash == token_hash)).first()
-        return _link_from(row) if row is not None else None
+        rows = self._uow.fetch(_LINK_BY_HASH, {"token_hash": token_hash})
+        return _link_from(rows[0]) if rows else None
 
     def of_account(self, identifier: Identifier, purpose: LinkPurpose) -> Sequence[Link]:
         rows = self._uow.read(
@@ -840,8 +1009,7 @@ class _Outbox:
         return int(committed) + staged
 
     def _exists(self, message_id: str) -> bool:
-        found = self._uow.read(select(outbox.c.id).where(outbox.c.id == message_id)).first()
-        return found is not None
+        return bool(self._uow.fetch(_OUTBOX_ID, {"id": message_id}))
 
     def flush(self, connection: Connection) -> None:
         for message_id in sorted(self.claims):
@@ -869,6 +1037,10 @@ class SqlUnitOfWork:
 
     def __init__(self, database: SqlDatabase) -> None:
         self.database = database
+        # The pooled driver connection, taken at the first read and given back at the
+        # end; wrapped in a SQLAlchemy ``Connection`` only when a statement needs one
+        # (``read``, ``commit``). Then ``_connection`` owns ``_raw``.
+        self._raw: PoolProxiedConnection | None = None
         self._connection: Connection | None = None
         self._locked = False
         self.enrolments = _EnrolmentStore(self)
@@ -883,8 +1055,7 @@ class SqlUnitOfWork:
         if lock is not None:
             lock.acquire()
             self._locked = True
-        self._clear()
-        return self
+        return self  # ``_close`` cleared what an earlier use staged
 
     def __exit__(
         self,
@@ -903,25 +1074,62 @@ class SqlUnitOfWork:
         the memory adapter's reads do. PostgreSQL reads share one READ COMMITTED
         transaction, which takes no row lock.
         """
+        connection = self._connect()
+        with _translated():
+            return connection.execute(statement, parameters)
+
+    def fetch(self, statement: Select[Any], values: Mapping[str, str]) -> list[Any]:
+        """:meth:`read` for the hot lookups: the statement compiled once (:class:`_Query`),
+        on the same connection, in the same transaction; the rows as named tuples."""
+        database = self.database
+        dialect = database.engine.dialect
+        query = database._queries.get(statement)
+        if query is None:
+            query = database._queries[statement] = _Query(statement, dialect)
+        try:
+            connection = self._connection
+            if connection is not None:
+                if not connection.in_transaction():
+                    connection.begin()  # as ``execute`` would (on SQLite: no BEGIN sent)
+                return query.run(connection.connection, dialect, values)
+            raw = self._raw
+            if raw is None:
+                raw = self._raw = self._checkout()
+            # No SQLAlchemy transaction: on SQLite (driver autocommit) none is begun,
+            # as with ``read``; on PostgreSQL the driver begins its own, which ``commit``,
+            # ``rollback`` and the return to the pool end, as before.
+            return query.run(raw, dialect, values)
+        except DBAPIError:
+            with _translated():  # only on failure: the context manager costs a little
+                raise
+
+    def _checkout(self) -> PoolProxiedConnection:
+        dialect = self.database.engine.dialect
+        try:
+            return self.database.engine.raw_connection()
+        except dialect.loaded_dbapi.Error as error:  # as ``Engine.connect`` reports it
+            raise DBAPIError.instance(
+                None, None, error, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from error
+
+    def _connect(self) -> Connection:
         connection = self._connection
         if connection is None:
             with _translated():
-                connection = self.database.engine.connect()
+                if self._raw is None:
+                    self._raw = self._checkout()
+                connection = Connection(self.database.engine, self._raw)
             if self.database.dialect == "sqlite":
                 connection.execution_options(**{_SQLITE_BEGIN: _READ_ONLY})
             self._connection = connection
-        with _translated():
-            return connection.execute(statement, parameters)
+        return connection
 
     # --- transaction ------------------------------------------------------------------
 
     def commit(self) -> None:
         """Applies every staged write in one transaction, or none of them."""
         database = self.database
-        connection = self._connection
-        if connection is None:
-            connection = database.engine.connect()
-            self._connection = connection
+        connection = self._connect()
         if database.dialect == "sqlite":
             connection.rollback()  # ends the read phase, which held no transaction
             connection.execution_options(**{_SQLITE_BEGIN: _WRITE})
@@ -947,6 +1155,9 @@ class SqlUnitOfWork:
         self._clear()
         if self._connection is not None:
             self._connection.rollback()
+        elif self._raw is not None:
+            with _translated():
+                self._raw.rollback()  # what reads began on PostgreSQL (nothing on SQLite)
 
     def _clear(self) -> None:
         self.enrolments.staged.clear()
@@ -960,9 +1171,12 @@ class SqlUnitOfWork:
     def _close(self) -> None:
         self._clear()
         connection, self._connection = self._connection, None
+        raw, self._raw = self._raw, None
         try:
             if connection is not None:
                 connection.close()  # rolls back whatever was not committed
+            elif raw is not None:
+                raw.close()  # back to the pool, which rolls it back
         finally:
             if self._locked and self.database._memory_lock is not None:
                 self._locked = False
