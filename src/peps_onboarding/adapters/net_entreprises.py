@@ -37,7 +37,7 @@ from ..domain.errors import (
 )
 from ..domain.values import Siret
 from ..ports import NetEntreprisesIdentity
-from .http_settings import is_secure_url, positive
+from .http_client import is_secure_url, positive, send, tls_verification
 
 __all__ = [
     "HttpNetEntreprisesVerifier",
@@ -116,7 +116,7 @@ class HttpNetEntreprisesVerifier:
     settings: NetEntreprisesSettings = field(factory=NetEntreprisesSettings)
 
     def __attrs_post_init__(self) -> None:
-        self._verify_option()  # a context that does not verify is a wiring error: fail now
+        tls_verification(self.settings, "Net-Entreprises")  # a wiring error: fail now
 
     def verify(
         self, *, siret: Siret, last_name: str, first_name: str, password: str
@@ -156,40 +156,14 @@ class HttpNetEntreprisesVerifier:
 
     def _post(self, body: bytes) -> httpx.Response | None:
         """The answer, or ``None`` when there was none (the reason is logged, not raised)."""
-        settings = self.settings
-        failure: str
-        try:
-            with self._client() as client:
-                return client.post(
-                    settings.authentication_url,
-                    content=body,
-                    headers={"Content-Type": "application/xml", "Accept": "*/*"},
-                )
-        except httpx.TimeoutException:
-            failure = "délai dépassé"
-        except httpx.HTTPError as error:
-            failure = type(error).__name__
-        _log.warning("Net-Entreprises injoignable (%s): %s", settings.base_url, failure)
-        return None
-
-    def _client(self) -> httpx.Client:
-        settings = self.settings
-        return httpx.Client(
-            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            verify=self._verify_option(),
-            transport=settings.transport_factory() if settings.transport_factory else None,
-            headers={"User-Agent": settings.user_agent},
-            follow_redirects=False,  # a redirect (maintenance page) is not an answer
+        url = self.settings.authentication_url
+        headers = {"Content-Type": "application/xml", "Accept": "*/*"}
+        return send(
+            self.settings,
+            "Net-Entreprises",
+            lambda client: client.post(url, content=body, headers=headers),
+            _log,
         )
-
-    def _verify_option(self) -> ssl.SSLContext | Literal[True]:
-        factory = self.settings.ssl_context_factory
-        if factory is None:
-            return True  # httpx's default: certifi's CAs, host name checked
-        context = factory()
-        if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
-            raise ValueError("the Net-Entreprises TLS context must verify certificates")
-        return context
 
 
 def _sendable(text: str) -> bool:

@@ -24,7 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from typing import Final, Literal
+from typing import Final
 
 import httpx
 from attrs import field, frozen
@@ -32,7 +32,7 @@ from attrs import field, frozen
 from ..domain.errors import DirectoryUnavailableError
 from ..domain.establishment import Establishment
 from ..domain.values import LegalCategory, PostalAddress, PostalCode, Siret, TextLine
-from .http_settings import is_secure_url, positive
+from .http_client import is_secure_url, positive, send, tls_verification
 
 __all__ = ["SireneRegistry", "SireneSettings"]
 
@@ -123,7 +123,7 @@ class SireneRegistry:
     _lock: threading.Lock = field(factory=threading.Lock, init=False, repr=False)
 
     def __attrs_post_init__(self) -> None:
-        self._verify_option()  # a context that does not verify is a wiring error: fail now
+        tls_verification(self.settings, "Sirene")  # a wiring error: fail now
 
     def establishment(self, siret: Siret) -> Establishment | None:
         """Rule N2: what Sirene says of this SIRET; ``None`` when it does not know it."""
@@ -173,38 +173,9 @@ class SireneRegistry:
     def _get(self, siret: Siret) -> httpx.Response | None:
         """The answer, or ``None`` when there was none (logged; never the key)."""
         settings = self.settings
-        failure: str
-        try:
-            with self._client() as client:
-                return client.get(
-                    f"{settings.base_url.rstrip('/')}/siret/{siret.value}",
-                    headers={_KEY_HEADER: settings.api_key, "Accept": "application/json"},
-                )
-        except httpx.TimeoutException:
-            failure = "délai dépassé"
-        except httpx.HTTPError as error:
-            failure = type(error).__name__
-        _log.warning("Sirene injoignable (%s): %s", settings.base_url, failure)
-        return None
-
-    def _client(self) -> httpx.Client:
-        settings = self.settings
-        return httpx.Client(
-            timeout=httpx.Timeout(settings.read_timeout, connect=settings.connect_timeout),
-            verify=self._verify_option(),
-            transport=settings.transport_factory() if settings.transport_factory else None,
-            headers={"User-Agent": settings.user_agent},
-            follow_redirects=False,
-        )
-
-    def _verify_option(self) -> ssl.SSLContext | Literal[True]:
-        factory = self.settings.ssl_context_factory
-        if factory is None:
-            return True  # httpx's default: certifi's CAs, host name checked
-        context = factory()
-        if context.verify_mode != ssl.CERT_REQUIRED or not context.check_hostname:
-            raise ValueError("the Sirene TLS context must verify certificates")
-        return context
+        url = f"{settings.base_url.rstrip('/')}/siret/{siret.value}"
+        headers = {_KEY_HEADER: settings.api_key, "Accept": "application/json"}
+        return send(settings, "Sirene", lambda client: client.get(url, headers=headers), _log)
 
 
 def _retry_after(response: httpx.Response, *, default: float) -> float:
