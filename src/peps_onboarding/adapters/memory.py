@@ -33,6 +33,7 @@ from ..domain.links import Link, LinkPurpose
 from ..domain.notifications import EmailMessage, Letter, OutboxMessage
 from ..domain.values import ContractNumber, Identifier, Siret
 from ..ports import NetEntreprisesIdentity
+from .staging import StagedWrites
 
 __all__ = [
     "InMemoryCaptchaVerifier",
@@ -103,29 +104,14 @@ class InMemoryDatabase:
     __call__ = unit_of_work
 
 
-class _Staged(Generic[K]):
-    """Writes of one unit of work on one kind of record, with optimistic versions."""
-
-    def __init__(self) -> None:
-        self.added: dict[K, object] = {}
-        self.updated: dict[K, object] = {}
-        self.expected: dict[K, int] = {}
-
-    def clear(self) -> None:
-        self.added.clear()
-        self.updated.clear()
-        self.expected.clear()
-
-
 class _EnrolmentStore:
     def __init__(self, db: InMemoryDatabase) -> None:
         self._db = db
-        self.staged: _Staged[Siret] = _Staged()
+        self.staged: StagedWrites[Siret, Enrolment] = StagedWrites()
 
     def get(self, siret: Siret) -> Enrolment | None:
-        staged = self.staged.updated.get(siret) or self.staged.added.get(siret)
+        staged = self.staged.get(siret)
         if staged is not None:
-            assert isinstance(staged, Enrolment)
             return staged
         return self._db.enrolments.get(siret)
 
@@ -135,7 +121,7 @@ class _EnrolmentStore:
         self.staged.added[enrolment.siret] = evolve(enrolment, version=1)
 
     def update(self, enrolment: Enrolment) -> None:
-        _stage_update(self.staged, enrolment.siret, enrolment, self.get(enrolment.siret))
+        self.staged.stage_update(enrolment.siret, enrolment, self.get(enrolment.siret))
 
     def due(self, at: datetime) -> Sequence[Enrolment]:
         with self._db.lock:
@@ -146,21 +132,18 @@ class _EnrolmentStore:
 class _AccountStore:
     def __init__(self, db: InMemoryDatabase) -> None:
         self._db = db
-        self.staged: _Staged[Identifier] = _Staged()
+        self.staged: StagedWrites[Identifier, Account] = StagedWrites()
 
     def get(self, identifier: Identifier) -> Account | None:
-        staged = self.staged.updated.get(identifier) or self.staged.added.get(identifier)
+        staged = self.staged.get(identifier)
         if staged is not None:
-            assert isinstance(staged, Account)
             return staged
         return self._db.accounts.get(identifier)
 
     def of_establishment(self, siret: Siret) -> Sequence[Account]:
         with self._db.lock:
             keys = list(self._db.accounts_of.get(siret, ()))
-        keys += [
-            k for k, a in self.staged.added.items() if isinstance(a, Account) and a.siret == siret
-        ]
+        keys += [k for k, a in self.staged.added.items() if a.siret == siret]
         found = (self.get(k) for k in keys)
         return [a for a in found if a is not None]
 
@@ -170,7 +153,7 @@ class _AccountStore:
         self.staged.added[account.identifier] = evolve(account, version=1)
 
     def update(self, account: Account) -> None:
-        _stage_update(self.staged, account.identifier, account, self.get(account.identifier))
+        self.staged.stage_update(account.identifier, account, self.get(account.identifier))
 
     def next_number(self, prefix: str) -> int:
         # Like a database sequence: outside the transaction, so a number is never reused.
@@ -188,21 +171,8 @@ class _AccountStore:
 R = TypeVar("R", Enrolment, Account)
 
 
-def _stage_update(staged: _Staged[K], key: K, record: R, current: R | None) -> None:
-    if current is None:
-        raise NotFoundError("no such record")
-    if current.version != record.version:
-        raise ConcurrentUpdateError()
-    if key in staged.added:
-        staged.added[key] = record
-        return
-    # The version moves at commit, so several updates in one unit of work compose.
-    staged.expected.setdefault(key, record.version)
-    staged.updated[key] = record
-
-
 def _due_overlay(
-    keys: Iterable[K], get: Callable[[K], R | None], staged: _Staged[K], at: datetime
+    keys: Iterable[K], get: Callable[[K], R | None], staged: StagedWrites[K, R], at: datetime
 ) -> list[R]:
     wanted = sorted(set(keys) | set(staged.added) | set(staged.updated), key=str)
     records = (get(k) for k in wanted)
@@ -355,7 +325,7 @@ class InMemoryUnitOfWork:
         self.rollback()
 
     @staticmethod
-    def _check(committed: dict[K, R], staged: _Staged[K]) -> None:
+    def _check(committed: dict[K, R], staged: StagedWrites[K, R]) -> None:
         for key in staged.added:
             if key in committed:
                 raise ConflictError("record exists")
@@ -367,7 +337,6 @@ class InMemoryUnitOfWork:
     def _apply_enrolments(self) -> None:
         db, staged = self._db, self.enrolments.staged
         for key, record in (*staged.added.items(), *staged.updated.items()):
-            assert isinstance(record, Enrolment)
             if key in staged.expected:
                 record = evolve(record, version=staged.expected[key] + 1)
             db.enrolments[key] = record
@@ -376,10 +345,8 @@ class InMemoryUnitOfWork:
     def _apply_accounts(self) -> None:
         db, staged = self._db, self.accounts.staged
         for key, record in staged.added.items():
-            assert isinstance(record, Account)
             db.accounts_of.setdefault(record.siret, []).append(key)
         for key, record in (*staged.added.items(), *staged.updated.items()):
-            assert isinstance(record, Account)
             if key in staged.expected:
                 record = evolve(record, version=staged.expected[key] + 1)
             db.accounts[key] = record

@@ -70,7 +70,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, Literal, Self, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -125,6 +125,7 @@ from ...domain.values import (
     TextLine,
 )
 from ...serialization import converter
+from ..staging import StagedWrites
 from .tables import accounts, enrolments, events, identifier_counters, links, outbox, rights
 
 if TYPE_CHECKING:
@@ -694,41 +695,8 @@ def _rights_of(count: int) -> Select[Any]:
 # --- the unit of work -----------------------------------------------------------------
 
 
-class _Staged(Generic[K, R]):
-    """Writes of one unit of work on one kind of versioned record."""
-
-    def __init__(self) -> None:
-        self.added: dict[K, R] = {}
-        self.updated: dict[K, R] = {}
-        self.expected: dict[K, int] = {}
-
-    def get(self, key: K) -> R | None:
-        return self.updated.get(key) or self.added.get(key)
-
-    def stage_update(self, key: K, record: R, current: R | None) -> None:
-        if current is None:
-            raise NotFoundError("no such record")
-        if current.version != record.version:
-            raise ConcurrentUpdateError()
-        if key in self.added:
-            self.added[key] = record
-            return
-        # The version moves at commit, so several updates in one unit of work compose.
-        self.expected.setdefault(key, record.version)
-        self.updated[key] = record
-
-    def overlay(self, committed: Iterable[R], key: Callable[[R], K]) -> list[R]:
-        """Committed records, each replaced by this unit of work's version when it has one."""
-        return [self.updated.get(key(record), record) for record in committed]
-
-    def clear(self) -> None:
-        self.added.clear()
-        self.updated.clear()
-        self.expected.clear()
-
-
 def _due(
-    committed: Sequence[R], staged: _Staged[K, R], key: Callable[[R], K], at: datetime
+    committed: Sequence[R], staged: StagedWrites[K, R], key: Callable[[R], K], at: datetime
 ) -> list[R]:
     """T1 with the unit of work's own writes overlaid (as the memory adapter does)."""
     seen: set[K] = {key(record) for record in committed}
@@ -747,7 +715,7 @@ def _due(
 class _EnrolmentStore:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
-        self.staged: _Staged[Siret, Enrolment] = _Staged()
+        self.staged: StagedWrites[Siret, Enrolment] = StagedWrites()
 
     def get(self, siret: Siret) -> Enrolment | None:
         staged = self.staged.get(siret)
@@ -797,7 +765,7 @@ def _identifier_of(account: Account) -> Identifier:
 class _AccountStore:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
-        self.staged: _Staged[Identifier, Account] = _Staged()
+        self.staged: StagedWrites[Identifier, Account] = StagedWrites()
 
     def get(self, identifier: Identifier) -> Account | None:
         staged = self.staged.get(identifier)
