@@ -243,7 +243,7 @@ def enrol_in_bulk(engine: Engine, sirets: Sequence[str]) -> None:
 
 
 def sqlite_file_platform(database: SqlDatabase) -> Platform:
-    directory = SqlDirectory(database.engine)
+    directory = SqlDirectory(database)
     return build(
         unit_of_work=database.unit_of_work,
         registry=directory,
@@ -557,7 +557,7 @@ def register_worker(
     """One worker process: its own engine and platform; registers its establishments."""
     database = SqlDatabase(url)
     try:
-        directory = SqlDirectory(database.engine)
+        directory = SqlDirectory(database)
         platform = build(
             unit_of_work=database.unit_of_work,
             registry=directory,

@@ -156,7 +156,7 @@ def _worker(args: argparse.Namespace) -> int:
             platform = build_from_config(
                 config,
                 unit_of_work=database.unit_of_work,
-                directory=SqlDirectory(database.engine),
+                directory=SqlDirectory(database),
                 captcha=_NoCaptcha(),
             )
         except ConfigError as error:

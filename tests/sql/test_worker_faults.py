@@ -117,7 +117,7 @@ def _load_directory(database: SqlDatabase, count: int) -> list[str]:
 
 
 def _platform(database: SqlDatabase, clock: FakeClock, mailer: Mailer | None = None) -> Platform:
-    directory = SqlDirectory(database.engine)
+    directory = SqlDirectory(database)
     return build(
         unit_of_work=database.unit_of_work,
         registry=directory,

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, create_engine, event, text
 
 from peps_onboarding import (
+    ClassicRegistration,
     EstablishmentClosedError,
     EstablishmentIdentification,
     EstablishmentNotEnrolled,
@@ -30,10 +33,15 @@ from peps_onboarding.adapters.sql.directory_tables import (
     legal_representatives,
 )
 from peps_onboarding.adapters.sql.metadata import metadata
+from peps_onboarding.adapters.sql.stores import SqlDatabase
 from peps_onboarding.directory_import import import_directory
 from peps_onboarding.domain.errors import DirectoryUnavailableError
+from peps_onboarding.domain.notifications import LetterNotification
 from peps_onboarding.domain.values import ContractNumber, Siret
 from peps_onboarding.samples import SAMPLE_ESTABLISHMENTS, sample_directory
+from peps_onboarding.testing.journeys import holder_form
+
+FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -181,3 +189,131 @@ def test_step_one_runs_on_the_sql_directory(directory: SqlDirectory) -> None:
                 siret="21690123100011", contract_number="CN690123", captcha_response="trombone"
             )
         )
+
+
+# --- on the stores' database: one connection per use case ------------------------------
+
+
+@pytest.fixture
+def database(tmp_path: Path, sample_csv: Path) -> Iterator[SqlDatabase]:
+    database = SqlDatabase(f"sqlite:///{tmp_path / 'onboarding.db'}")
+    database.upgrade()
+    assert import_directory(database.engine, sample_csv, progress=False).rows_rejected == 0
+    yield database
+    database.dispose()
+
+
+def _checkouts(engine: Engine) -> list[object]:
+    taken: list[object] = []
+    event.listen(engine, "checkout", lambda *args: taken.append(args[0]))
+    return taken
+
+
+def _sql_platform(database: SqlDatabase) -> Platform:
+    directory = SqlDirectory(database)
+    return build(
+        unit_of_work=database.unit_of_work,
+        registry=directory,
+        contracts=directory,
+        net_entreprises=InMemoryNetEntreprisesVerifier(),
+        captcha=InMemoryCaptchaVerifier(),
+        mailer=InMemoryMailer(),
+        letters=InMemoryLetterSender(),
+        secret=b"sql-directory-test-secret-000000",
+        hasher=Argon2PasswordHasher.fast_for_tests(),
+        accept_test_email_domains=True,
+    )
+
+
+@pytest.mark.rule("C1", "E2")
+def test_step_one_takes_one_pooled_connection_for_directory_and_stores(
+    database: SqlDatabase,
+) -> None:
+    """Built on the SqlDatabase, the directory reads on the unit of work's connection:
+    step 1 (two directory lookups and the enrolment) checks out one connection, not three."""
+    platform = _sql_platform(database)
+    taken = _checkouts(database.engine)
+    result = platform.identify_establishment(
+        EstablishmentIdentification(
+            siret="21330063500017", contract_number="FM330063", captcha_response="trombone"
+        )
+    )
+    assert result.designation == "Commune de Saint-Aubin-de-Médoc"
+    assert len(taken) == 1
+
+
+@pytest.mark.rule("C4", "M2")
+def test_registration_reads_directory_and_writes_stores_on_one_connection(
+    database: SqlDatabase,
+) -> None:
+    """Steps 2-3 look up the pair and the legal representative (M2) on the unit of
+    work's connection too; the identifier counter keeps a pool of its own (A1)."""
+    platform = _sql_platform(database)
+    taken = _checkouts(database.engine)
+    submitted = platform.register(
+        ClassicRegistration(
+            siret="21330063500017",
+            contract_number="FM330063",
+            holder=holder_form("Jeanne", "Dupont"),
+            terms_accepted=True,
+        )
+    )
+    assert submitted.identifier.startswith("JDU")
+    assert len(taken) == 1
+    with database.unit_of_work() as uow:
+        letters = [
+            m.notification
+            for m in uow.outbox.due(FAR_FUTURE, 10)
+            if isinstance(m.notification, LetterNotification)
+        ]
+    assert [(letter.recipient_name, letter.recipient_title) for letter in letters] == [
+        ("Madame Christine Lefèvre", "Maire")
+    ]
+
+
+def test_outside_a_unit_of_work_each_lookup_takes_and_returns_a_connection(
+    database: SqlDatabase,
+) -> None:
+    """With no unit of work open on the thread, a lookup checks a connection out and
+    gives it back; a unit of work ended is no longer read through."""
+    directory = SqlDirectory(database)
+    taken = _checkouts(database.engine)
+    siret = Siret.parse("21330063500017")
+    with database.unit_of_work() as uow:
+        assert database.current_unit_of_work() is uow
+        assert directory.establishment(siret) is not None
+        with database.unit_of_work() as inner:
+            assert database.current_unit_of_work() is inner
+            assert directory.has_contract(siret)
+        assert database.current_unit_of_work() is uow
+    assert database.current_unit_of_work() is None
+    assert len(taken) == 2  # the outer and the inner unit of work's
+    assert directory.legal_representative(siret) is not None
+    assert len(taken) == 3
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_another_threads_unit_of_work_is_not_read_through(database: SqlDatabase) -> None:
+    """The unit of work is per thread: another thread's lookups take their own."""
+    directory = SqlDirectory(database)
+    seen: list[object] = []
+
+    def look_up() -> None:
+        seen.append(database.current_unit_of_work())
+        seen.append(directory.establishment(Siret.parse("21330063500017")))
+
+    with database.unit_of_work():
+        worker = threading.Thread(target=look_up)
+        worker.start()
+        worker.join()
+    assert seen[0] is None and seen[1] is not None
+
+
+def test_a_failed_lookup_inside_a_unit_of_work_is_unavailable(database: SqlDatabase) -> None:
+    """A database error on the shared connection is DirectoryUnavailableError too."""
+    with database.engine.begin() as connection:
+        connection.execute(text("DROP TABLE directory_legal_representatives"))
+    directory = SqlDirectory(database)
+    with database.unit_of_work(), pytest.raises(DirectoryUnavailableError):
+        directory.legal_representative(Siret.parse("21330063500017"))
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]

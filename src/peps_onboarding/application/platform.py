@@ -183,8 +183,10 @@ class Platform:
         # The security check comes before any lookup: a failure says nothing (C1).
         if not self._captcha.verify(command.captcha_response[:256]):
             raise CaptchaFailedError()
-        establishment = self._establishment_for_pair(siret, number)
         with self._uow() as uow:
+            # Looked up inside the unit of work: a directory on the same database
+            # reads on its connection (one connection per use case).
+            establishment = self._establishment_for_pair(siret, number)
             enrolment = self._current_enrolment(uow, siret, self._clock.now())
             state = enrolment.state if enrolment else EnrolmentState.NOT_ENROLLED
             if state is EnrolmentState.ENROLLED:
@@ -202,17 +204,17 @@ class Platform:
     def administrators(self, siret: str, contract_number: str) -> tuple[str, ...]:
         """Rules R7, C2: every administrator's name (never e-mail or phone)."""
         parsed_siret, number = self._parse_pair(siret, contract_number)
-        self._establishment_for_pair(parsed_siret, number)
         with self._uow() as uow:
+            self._establishment_for_pair(parsed_siret, number)
             return self._administrator_names(uow, parsed_siret)
 
     def resend_creation_link(self, siret: str, contract_number: str) -> CreationLinkResent:
         """Rule C3: « Vous en envoyer un nouveau » — a new link replaces the old one (A8)."""
         parsed_siret, number = self._parse_pair(siret, contract_number)
-        establishment = self._establishment_for_pair(parsed_siret, number)
 
         def run() -> CreationLinkResent:
             with self._uow() as uow:
+                establishment = self._establishment_for_pair(parsed_siret, number)
                 now = self._clock.now()
                 enrolment = self._current_enrolment(uow, parsed_siret, now)
                 if enrolment is None or enrolment.state is not EnrolmentState.PENDING:
@@ -237,10 +239,10 @@ class Platform:
             form.fail("cgu", TERMS_REQUIRED)
         form.done()
         assert siret is not None and number is not None and holder is not None
-        establishment = self._establishment_for_pair(siret, number)
 
         def run() -> RegistrationSubmitted:
             with self._uow() as uow:
+                establishment = self._establishment_for_pair(siret, number)
                 now = self._clock.now()
                 enrolment = self._current_enrolment(uow, siret, now) or Enrolment(siret=siret)
                 if enrolment.state is not EnrolmentState.NOT_ENROLLED:

@@ -6,6 +6,13 @@ cheap: each lookup is one indexed query whose SQL is built with SQLAlchemy Core 
 compiled once for the engine's dialect, then run through the pooled driver connection.
 No ORM, no per-call compilation, no result-type processing: the rows were validated by
 the importer (:mod:`peps_onboarding.directory_import`) and are trusted as they are.
+
+Built on a :class:`~peps_onboarding.adapters.sql.stores.SqlDatabase` (the directory
+tables live beside the stores), a lookup made while a unit of work of that database is
+open on the same thread runs on that unit of work's connection: a use case then takes
+one connection from the pool, not one per lookup (on PostgreSQL each checkout is also
+a liveness ping, a round trip). Built on a bare ``Engine``, every lookup checks a
+connection out of the pool and gives it back at once.
 """
 
 from __future__ import annotations
@@ -17,6 +24,7 @@ from typing import Any, Final
 from attrs import frozen
 from sqlalchemy import Engine, Select, String, bindparam, select
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolProxiedConnection
 
 from ...domain.errors import DirectoryUnavailableError
 from ...domain.establishment import Contract, Establishment, LegalRepresentative
@@ -30,6 +38,7 @@ from ...domain.values import (
     TextLine,
 )
 from .directory_tables import contracts, establishments, legal_representatives
+from .stores import SqlDatabase
 
 __all__ = ["SqlDirectory"]
 
@@ -90,13 +99,20 @@ def _address(row: Sequence[Any]) -> PostalAddress | None:
 class SqlDirectory:
     """Establishments, fund contracts and legal representatives from the directory tables.
 
-    Thread-safe: every lookup checks a connection out of the engine's pool and returns
-    it at once. A database error becomes
+    ``source`` is the :class:`~peps_onboarding.adapters.sql.stores.SqlDatabase` of the
+    stores (lookups inside one of its units of work share its connection) or an
+    ``Engine``. Thread-safe. A database error becomes
     :class:`~peps_onboarding.domain.errors.DirectoryUnavailableError` (the ports'
     contract: "cannot tell" is never "unknown SIRET").
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, source: SqlDatabase | Engine) -> None:
+        if isinstance(source, SqlDatabase):
+            self._database: SqlDatabase | None = source
+            engine = source.engine
+        else:
+            self._database = None
+            engine = source
         self._engine = engine
         siret = bindparam("siret", type_=String())
         e, c, r = establishments.c, contracts.c, legal_representatives.c
@@ -125,15 +141,14 @@ class SqlDirectory:
         )
 
     def _first(self, prepared: _Prepared, values: Mapping[str, str]) -> Sequence[Any] | None:
+        uow = self._database.current_unit_of_work() if self._database is not None else None
         try:
+            if uow is not None:
+                # The unit of work owns the connection and gives it back when it ends.
+                return _fetch_one(uow.driver_connection(), prepared, values)
             connection = self._engine.raw_connection()
             try:
-                cursor = connection.cursor()
-                try:
-                    cursor.execute(prepared.sql, prepared.parameters(values))
-                    row: Sequence[Any] | None = cursor.fetchone()
-                finally:
-                    cursor.close()
+                row = _fetch_one(connection, prepared, values)
             finally:
                 connection.close()  # back to the pool (rolled back there)
         except DBAPIError as error:
@@ -184,6 +199,20 @@ class SqlDirectory:
             title=row[3] or "",
             address=address,
         )
+
+
+def _fetch_one(
+    connection: PoolProxiedConnection, prepared: _Prepared, values: Mapping[str, str]
+) -> Sequence[Any] | None:
+    # A connection that died here is caught when it is next checked out (the
+    # PostgreSQL engine pings it first); SQLite files do not disconnect.
+    cursor = connection.cursor()
+    try:
+        cursor.execute(prepared.sql, prepared.parameters(values))
+        row: Sequence[Any] | None = cursor.fetchone()
+    finally:
+        cursor.close()
+    return row
 
 
 def _is_driver_error(error: Exception) -> bool:

@@ -166,6 +166,9 @@ class SqlDatabase:
             raise ValueError(f"unsupported database: {self.dialect} (SQLite or PostgreSQL)")
         self._memory_lock: threading.RLock | None = None
         self._queries: dict[Select[Any], _Query] = {}  # the hot reads, compiled once
+        # The unit of work open on each thread, whose connection the SQL directory
+        # reads through (:meth:`current_unit_of_work`).
+        self._open = threading.local()
         memory = self.dialect == "sqlite" and self.engine.url.database in (None, "", ":memory:")
         # ``next_number`` draws from a pool of its own: a unit of work holds a connection
         # of the main pool while it asks for a number, so sharing that pool would let
@@ -184,6 +187,16 @@ class SqlDatabase:
         return SqlUnitOfWork(self)
 
     __call__ = unit_of_work
+
+    def current_unit_of_work(self) -> SqlUnitOfWork | None:
+        """The unit of work open (inside its ``with``) on the calling thread, if any.
+
+        :class:`~peps_onboarding.adapters.sql.directory.SqlDirectory` reads through it,
+        so a use case that looks the directory up inside its unit of work takes one
+        pooled connection, not one per lookup.
+        """
+        current: SqlUnitOfWork | None = getattr(self._open, "uow", None)
+        return current
 
     # --- schema -------------------------------------------------------------------
 
@@ -692,6 +705,63 @@ def _rights_of(count: int) -> Select[Any]:
     )
 
 
+# --- writes, built once ----------------------------------------------------------------
+#
+# Each statement is a constant and its values travel as parameters: SQLAlchemy then
+# finds it in its compiled cache at once instead of coercing every value into a new
+# construct, and rows of one kind go in one ``executemany`` (one round trip on
+# psycopg, in order: each row is its own INSERT, so the events' ids follow append order).
+# Keys in WHERE clauses are named ``k_…`` so that they never collide with a column's.
+
+_INSERT_ENROLMENT = insert(enrolments)
+_UPDATE_ENROLMENT = update(enrolments).where(
+    enrolments.c.siret == bindparam("k_siret"), enrolments.c.version == bindparam("k_version")
+)
+_INSERT_ACCOUNT = {
+    "postgresql": insert(accounts),
+    # The write lock is held (BEGIN IMMEDIATE): MAX + 1 cannot race.
+    "sqlite": insert(accounts).values(
+        seq=select(func.coalesce(func.max(accounts.c.seq), 0) + 1).scalar_subquery()
+    ),
+}
+_UPDATE_ACCOUNT = update(accounts).where(
+    accounts.c.identifier == bindparam("k_identifier"),
+    accounts.c.version == bindparam("k_version"),
+)
+_INSERT_RIGHTS = insert(rights)
+_DELETE_RIGHTS = delete(rights).where(rights.c.identifier == bindparam("k_identifier"))
+_INSERT_EVENT = insert(events)
+_INSERT_MESSAGE = insert(outbox)
+_UPDATE_MESSAGE = update(outbox).where(outbox.c.id == bindparam("k_id"))
+_CLAIM_MESSAGE = (
+    update(outbox)
+    .where(
+        outbox.c.id == bindparam("k_id"),
+        or_(
+            outbox.c.claimed_until.is_(None),
+            outbox.c.claimed_until <= bindparam("k_claimed_at"),
+        ),
+    )
+    .values(claimed_until=bindparam("k_until"))
+)
+
+
+def _upsert_links(dialect: str) -> Any:
+    statement = _insert(dialect, links)
+    return statement.on_conflict_do_update(
+        index_elements=[links.c.token_hash],
+        set_={c.name: statement.excluded[c.name] for c in links.c if c.name != "token_hash"},
+    )
+
+
+_UPSERT_LINKS = {dialect: _upsert_links(dialect) for dialect in ("postgresql", "sqlite")}
+_LINKS_OF_ACCOUNT = (
+    select(links)
+    .where(links.c.identifier == bindparam("identifier"), links.c.purpose == bindparam("purpose"))
+    .order_by(links.c.created_at, links.c.token_hash)
+)
+
+
 # --- the unit of work -----------------------------------------------------------------
 
 
@@ -741,14 +811,19 @@ class _EnrolmentStore:
         return _due([_enrolment_from(r) for r in rows], self.staged, _siret_of, at)
 
     def flush(self, connection: Connection) -> None:
-        for enrolment in self.staged.added.values():
-            connection.execute(insert(enrolments).values(**_enrolment_values(enrolment), version=1))
+        added = [{**_enrolment_values(e), "version": 1} for e in self.staged.added.values()]
+        if added:
+            connection.execute(_INSERT_ENROLMENT, added)
         for siret in sorted(self.staged.updated, key=str):  # one order: fewer deadlocks
             enrolment, read = self.staged.updated[siret], self.staged.expected[siret]
             done = connection.execute(
-                update(enrolments)
-                .where(enrolments.c.siret == siret.value, enrolments.c.version == read)
-                .values(**_enrolment_values(enrolment), version=read + 1)
+                _UPDATE_ENROLMENT,
+                {
+                    **_enrolment_values(enrolment),
+                    "version": read + 1,
+                    "k_siret": siret.value,
+                    "k_version": read,
+                },
             )
             if done.rowcount != 1:
                 raise ConcurrentUpdateError()
@@ -783,8 +858,11 @@ class _AccountStore:
         ]
 
     def add(self, account: Account) -> None:
-        """Rule A1: an identifier is never given twice."""
-        if self.get(account.identifier) is not None:
+        """Rule A1: an identifier is never given twice. One staged here is refused now;
+        one already stored, at commit (the primary key): identifiers come from
+        ``next_number``, so asking the database first would cost every registration a
+        round trip to learn what the key tells anyway."""
+        if self.staged.get(account.identifier) is not None:
             raise ConflictError("identifier exists")
         self.staged.added[account.identifier] = evolve(account, version=1)
 
@@ -825,32 +903,28 @@ class _AccountStore:
         return [_account_from(row, held[row.identifier]) for row in rows]
 
     def flush(self, connection: Connection, dialect: str) -> None:
-        for account in self.staged.added.values():
-            values = _account_values(account)
-            if dialect == "sqlite":
-                # The write lock is held (BEGIN IMMEDIATE): MAX + 1 cannot race.
-                values["seq"] = select(
-                    func.coalesce(func.max(accounts.c.seq), 0) + 1
-                ).scalar_subquery()
-            connection.execute(insert(accounts).values(**values, version=1))
-            self._write_rights(connection, account)
+        written: list[Account] = []
+        for account in self.staged.added.values():  # one by one: ``seq`` on SQLite
+            connection.execute(_INSERT_ACCOUNT[dialect], {**_account_values(account), "version": 1})
+            written.append(account)
         for identifier in sorted(self.staged.updated, key=str):
             account, read = self.staged.updated[identifier], self.staged.expected[identifier]
             done = connection.execute(
-                update(accounts)
-                .where(accounts.c.identifier == identifier.value, accounts.c.version == read)
-                .values(**_account_values(account), version=read + 1)
+                _UPDATE_ACCOUNT,
+                {
+                    **_account_values(account),
+                    "version": read + 1,
+                    "k_identifier": identifier.value,
+                    "k_version": read,
+                },
             )
             if done.rowcount != 1:
                 raise ConcurrentUpdateError()
-            connection.execute(delete(rights).where(rights.c.identifier == identifier.value))
-            self._write_rights(connection, account)
-
-    @staticmethod
-    def _write_rights(connection: Connection, account: Account) -> None:
-        values = _rights_values(account)
-        if values:
-            connection.execute(insert(rights), values)
+            connection.execute(_DELETE_RIGHTS, {"k_identifier": identifier.value})
+            written.append(account)
+        held = [right for account in written for right in _rights_values(account)]
+        if held:
+            connection.execute(_INSERT_RIGHTS, held)
 
 
 class _LinkStore:
@@ -867,11 +941,9 @@ class _LinkStore:
         return _link_from(rows[0]) if rows else None
 
     def of_account(self, identifier: Identifier, purpose: LinkPurpose) -> Sequence[Link]:
-        rows = self._uow.read(
-            select(links)
-            .where(links.c.identifier == identifier.value, links.c.purpose == purpose.value)
-            .order_by(links.c.created_at, links.c.token_hash)
-        ).all()
+        rows = self._uow.fetch(
+            _LINKS_OF_ACCOUNT, {"identifier": identifier.value, "purpose": purpose.value}
+        )
         committed = [_link_from(row) for row in rows]
         hashes = {link.token_hash for link in committed}
         return [
@@ -889,14 +961,9 @@ class _LinkStore:
         self.staged[link.token_hash] = link
 
     def flush(self, connection: Connection, dialect: str) -> None:
-        for link in self.staged.values():
-            values = _link_values(link)
-            changed = {k: v for k, v in values.items() if k != "token_hash"}
-            connection.execute(
-                _insert(dialect, links)
-                .values(values)
-                .on_conflict_do_update(index_elements=[links.c.token_hash], set_=changed)
-            )
+        if self.staged:
+            written = [_link_values(link) for link in self.staged.values()]
+            connection.execute(_UPSERT_LINKS[dialect], written)
 
 
 class _EventStore:
@@ -916,9 +983,8 @@ class _EventStore:
         return committed + [e for e in self.staged if e.siret == siret.value]
 
     def flush(self, connection: Connection) -> None:
-        # One statement per event keeps the ids in append order on every driver.
-        for event_ in self.staged:
-            connection.execute(insert(events).values(**_event_values(event_)))
+        if self.staged:  # executemany: one INSERT per event, in append order (L1)
+            connection.execute(_INSERT_EVENT, [_event_values(e) for e in self.staged])
 
 
 class _Outbox:
@@ -929,8 +995,9 @@ class _Outbox:
         self.claims: dict[str, tuple[datetime, datetime]] = {}  # id -> (claimed at, until)
 
     def add(self, message: OutboxMessage) -> None:
-        """Rule M3: written in the same transaction as the change that owes it."""
-        if message.id in self.staged or self._exists(message.id):
+        """Rule M3: written in the same transaction as the change that owes it. An id
+        already stored is refused at commit (the primary key; ids are random)."""
+        if message.id in self.staged:
             raise ConflictError("outbox message exists")
         self.staged[message.id] = message
         self.added.add(message.id)
@@ -983,21 +1050,19 @@ class _Outbox:
         for message_id in sorted(self.claims):
             claimed_at, until = self.claims[message_id]
             done = connection.execute(
-                update(outbox)
-                .where(
-                    outbox.c.id == message_id,
-                    or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= claimed_at),
-                )
-                .values(claimed_until=until)
+                _CLAIM_MESSAGE, {"k_id": message_id, "k_claimed_at": claimed_at, "k_until": until}
             )
             if done.rowcount != 1:
                 raise ConflictError("another dispatcher claimed this message")
-        for message_id in self.added:
-            connection.execute(insert(outbox).values(**_message_values(self.staged[message_id])))
+        if self.added:
+            connection.execute(
+                _INSERT_MESSAGE,  # in the order they were added (``staged`` keeps it)
+                [_message_values(m) for i, m in self.staged.items() if i in self.added],
+            )
         for message_id in sorted(set(self.staged) - self.added):
             values = _message_values(self.staged[message_id])
             del values["id"]
-            connection.execute(update(outbox).where(outbox.c.id == message_id).values(**values))
+            connection.execute(_UPDATE_MESSAGE, {**values, "k_id": message_id})
 
 
 class SqlUnitOfWork:
@@ -1011,6 +1076,7 @@ class SqlUnitOfWork:
         self._raw: PoolProxiedConnection | None = None
         self._connection: Connection | None = None
         self._locked = False
+        self._outer: SqlUnitOfWork | None = None  # the thread's unit of work before this one
         self.enrolments = _EnrolmentStore(self)
         self.accounts = _AccountStore(self)
         self.links = _LinkStore(self)
@@ -1023,6 +1089,9 @@ class SqlUnitOfWork:
         if lock is not None:
             lock.acquire()
             self._locked = True
+        opened = self.database._open
+        self._outer = getattr(opened, "uow", None)
+        opened.uow = self
         return self  # ``_close`` cleared what an earlier use staged
 
     def __exit__(
@@ -1031,7 +1100,10 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._close()
+        try:
+            self._close()
+        finally:
+            self.database._open.uow, self._outer = self._outer, None
 
     # --- reading ----------------------------------------------------------------------
 
@@ -1055,21 +1127,29 @@ class SqlUnitOfWork:
         if query is None:
             query = database._queries[statement] = _Query(statement, dialect)
         try:
-            connection = self._connection
-            if connection is not None:
-                if not connection.in_transaction():
-                    connection.begin()  # as ``execute`` would (on SQLite: no BEGIN sent)
-                return query.run(connection.connection, dialect, values)
-            raw = self._raw
-            if raw is None:
-                raw = self._raw = self._checkout()
-            # No SQLAlchemy transaction: on SQLite (driver autocommit) none is begun,
-            # as with ``read``; on PostgreSQL the driver begins its own, which ``commit``,
-            # ``rollback`` and the return to the pool end, as before.
-            return query.run(raw, dialect, values)
+            return query.run(self.driver_connection(), dialect, values)
         except DBAPIError:
             with _translated():  # only on failure: the context manager costs a little
                 raise
+
+    def driver_connection(self) -> PoolProxiedConnection:
+        """This unit of work's pooled driver connection (taken now if not yet), for
+        statements run on the driver's own cursor, in this unit of work's transaction.
+
+        Raises SQLAlchemy's ``DBAPIError`` when no connection can be had.
+        """
+        connection = self._connection
+        if connection is not None:
+            if not connection.in_transaction():
+                connection.begin()  # as ``execute`` would (on SQLite: no BEGIN sent)
+            return connection.connection
+        raw = self._raw
+        if raw is None:
+            raw = self._raw = self._checkout()
+        # No SQLAlchemy transaction: on SQLite (driver autocommit) none is begun, as
+        # with ``read``; on PostgreSQL the driver begins its own, which ``commit``,
+        # ``rollback`` and the return to the pool end, as before.
+        return raw
 
     def _checkout(self) -> PoolProxiedConnection:
         dialect = self.database.engine.dialect
