@@ -15,6 +15,7 @@ import phonenumbers
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from stdnum.fr import siret as stdnum_siret
 
 from peps_onboarding import EmailAddress, FixedPhone, Identifier, Policy, PostalCode, Siret
 from peps_onboarding.domain.password import PASSWORD_OK_MESSAGE, PasswordRule, check_password
@@ -98,6 +99,30 @@ def test_siret_parse_rejects_zeros_wrong_lengths_and_non_digits(typed: str) -> N
     """All zeros (Luhn-valid but no SIRET), 13 or 15 digits, dashes, letters, full-width."""
     with pytest.raises(InvalidFieldError):
         Siret.parse(typed)
+
+
+FOURTEEN_DIGITS = st.one_of(
+    st.from_regex(r"\A[0-9]{14}\Z"),
+    SIRETS,
+    st.from_regex(r"\A356000000[0-9]{5}\Z"),  # La Poste's, keyed otherwise
+    st.from_regex(r"\A[0-9]{13}\Z").map(with_luhn_key),  # the SIRET key alone right
+)
+
+
+@pytest.mark.rule("E1")
+@given(number=FOURTEEN_DIGITS)
+@example(number="35600000000048")
+@example(number="35600000049837")
+@example(number="00000000000000")
+def test_siret_parse_agrees_with_python_stdnum_on_any_fourteen_digits(number: str) -> None:
+    """The parse's fast key check never disagrees with python-stdnum, the reference for
+    E1 (La Poste included); all zeros, Luhn-valid but no SIRET, is refused besides."""
+    if stdnum_siret.is_valid(number) and set(number) != {"0"}:
+        assert Siret.parse(number).value == number
+    else:
+        with pytest.raises(InvalidFieldError) as refused:
+            Siret.parse(number)
+        assert refused.value.error.code == "siret.checksum"
 
 
 @pytest.mark.rule("E1")
