@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from peps_onboarding.__main__ import main
+from peps_onboarding.worker import Worker
 
 SECRET = "cd" * 32
 
@@ -69,6 +71,35 @@ def test_worker_once_needs_the_secret_then_does_one_pass(
     assert "PassReport" in capsys.readouterr().out
     monkeypatch.setenv("PEPS_MAIL_BACKEND", "pigeon")
     assert main(["worker", "--once", "--database", database]) == 2
+
+
+@pytest.mark.rule("M3")
+def test_worker_takes_its_claim_lease_and_batch_from_the_command_line(
+    database: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``--lease`` sets how long a claimed message is left to this worker (M3); ``--batch``
+    how many it claims at once; anything but a positive integer is refused before start."""
+    monkeypatch.setenv("PEPS_SECRET", SECRET)
+    monkeypatch.setenv("PEPS_MAIL_BACKEND", "folder")
+    seen: list[tuple[object, int]] = []
+
+    def run_once(self: Worker) -> str:
+        seen.append((self.platform.policy.notification_claim_lease, self.batch))
+        return "done"
+
+    monkeypatch.setattr(Worker, "run_once", run_once)
+    assert main(["worker", "--once", "--database", database]) == 0
+    assert (
+        main(["worker", "--once", "--lease", "900", "--batch", "20", "--database", database]) == 0
+    )
+    assert seen == [(timedelta(minutes=5), 100), (timedelta(minutes=15), 20)]
+    for wrong in (["--lease", "0"], ["--lease", "soon"], ["--batch", "-3"]):
+        with pytest.raises(SystemExit) as exited:
+            main(["worker", "--once", *wrong, "--database", database])
+        assert exited.value.code == 2
+        assert "entier positif" in capsys.readouterr().err
 
 
 def test_the_demo_runs_on_a_fresh_sqlite_file_by_default(

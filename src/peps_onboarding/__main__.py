@@ -17,7 +17,10 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from datetime import timedelta
 from pathlib import Path
+
+from .domain.policy import Policy
 
 __all__ = ["main"]
 
@@ -71,6 +74,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     worker.add_argument("--once", action="store_true", help="une seule passe (pour cron)")
     worker.add_argument("--interval", type=float, default=30.0, help="secondes entre passes")
+    worker.add_argument(
+        "--batch", type=_positive_int, default=100, help="envois réservés à la fois (défaut 100)"
+    )
+    worker.add_argument(
+        "--lease",
+        type=_positive_int,
+        default=int(Policy().notification_claim_lease.total_seconds()),
+        help="secondes pendant lesquelles un envoi réservé n'est repris par aucun autre "
+        "worker (défaut 300) ; plus long que l'envoi le plus lent",
+    )
     return parser
 
 
@@ -139,6 +152,16 @@ def _directory_import(args: argparse.Namespace) -> int:
     return 0 if report.rows_rejected == 0 else 1
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"un entier positif est attendu, pas {text!r}")
+    return value
+
+
 def _worker(args: argparse.Namespace) -> int:
     from .adapters.sql.directory import SqlDirectory
     from .adapters.sql.stores import SqlDatabase
@@ -158,11 +181,12 @@ def _worker(args: argparse.Namespace) -> int:
                 unit_of_work=database.unit_of_work,
                 directory=SqlDirectory(database),
                 captcha=_NoCaptcha(),
+                policy=Policy(notification_claim_lease=timedelta(seconds=args.lease)),
             )
         except ConfigError as error:
             print(f"Configuration : {error}", file=sys.stderr)
             return 2
-        worker = Worker(platform, interval=args.interval)
+        worker = Worker(platform, interval=args.interval, batch=args.batch)
         if args.once:
             report = worker.run_once()
             print(report)
