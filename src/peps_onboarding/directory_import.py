@@ -14,19 +14,25 @@ ever deleted. Rows are written in batches, each batch in its own transaction, wi
 PostgreSQL ``insert`` and compiled once; a crash part-way leaves whole batches, and
 running the import again completes it.
 
-Parsing is the cost that matters on a million rows: values that repeat (legal
-categories, funds, cities, postal codes, first names…) are parsed once and memoised,
-and a SIRET already in its canonical 14-digit form has its keys checked by a fast Luhn
-that agrees with :meth:`Siret.parse` (which still parses every other form, and words
-the errors).
+Parsing is the cost that matters on a million rows. Values that repeat (legal
+categories, funds, cities, postal codes, names…) are parsed once and memoised. The others
+(SIRET, désignation, contract number, street) first get a cheap test that they are
+already in the form the value object would return — a SIRET of 14 digits whose keys a
+fast Luhn checks, a trimmed printable NFC line without forbidden characters… — which
+agrees with the value object; every other form goes through the value object, which also
+words the errors. A line is read in one straight run over its columns; one with a bad
+value or an incomplete group is read again the reference way, column by column, to
+report every field at fault.
 """
 
 from __future__ import annotations
 
 import csv
+import operator
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final, TextIO
 
@@ -35,8 +41,12 @@ from sqlalchemy import Engine, Table, or_
 from sqlalchemy.dialects import postgresql, sqlite
 
 from .adapters.sql.directory_tables import contracts, establishments, legal_representatives
-from .domain.errors import OnboardingError
+from .domain.errors import FieldError, OnboardingError
 from .domain.values import (
+    _CONTRACT,
+    _FREE_TEXT_FORBIDDEN,
+    _LA_POSTE_SIREN,
+    _NAME,
     Civility,
     ContractNumber,
     InvalidFieldError,
@@ -45,6 +55,7 @@ from .domain.values import (
     PostalCode,
     Siret,
     TextLine,
+    _siret_keys_ok,
 )
 
 __all__ = [
@@ -116,43 +127,57 @@ class ImportReport:
 
 
 # --- parsing one value ------------------------------------------------------------------
+#
+# Each parser returns what the domain's value object holds, or raises its
+# InvalidFieldError. The hot ones first try a cheap test that the raw text is already in
+# the form the value object would return unchanged; anything else goes through the value
+# object, which also words the error. The tests check that the two agree.
 
-
-class _Bad:
-    """A memoised parse failure: the French reason."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-
-
-_MISS: Final = object()
 _REQUIRED: Final = "Ce champ est obligatoire."
-# Luhn: a doubled digit's digit sum, as a one-character translation per digit.
-_DOUBLED: Final = str.maketrans("0123456789", "0246813579")
-_LA_POSTE: Final = "356000000"
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = sum(map(int, digits[-1::-2])) + sum(map(int, digits[-2::-2].translate(_DOUBLED)))
-    return total % 10 == 0
 
 
 def _siret(raw: str) -> str:
-    """Rule E1: the fast path agrees with :meth:`Siret.parse` on canonical input;
-    anything else (spaces, dots, bad keys, La Poste) goes through ``Siret.parse``."""
+    """Rule E1: a SIRET already in its canonical 14-digit form, keys right and not La
+    Poste's, is what :meth:`Siret.parse` returns; anything else goes through it."""
     if (
         len(raw) == 14
         and raw.isascii()
         and raw.isdigit()
-        and not raw.startswith(_LA_POSTE)
+        and not raw.startswith(_LA_POSTE_SIREN)
         and raw != "00000000000000"
-        and _luhn_ok(raw)
-        and _luhn_ok(raw[:9])
+        and _siret_keys_ok(raw)
     ):
         return raw
     return Siret.parse(raw).value
+
+
+def _is_clean(raw: str) -> bool:
+    """Whether the domain's cleaning (NFC, trimmed, no control character, inner runs of
+    spaces collapsed, required) returns ``raw`` unchanged. A printable string holds no
+    whitespace but the ASCII space and none of the control characters the domain
+    refuses, so trimming and collapsing come down to looking for spaces."""
+    return (
+        raw != ""
+        and raw.isprintable()
+        and raw[0] != " "
+        and raw[-1] != " "
+        and "  " not in raw
+        and (raw.isascii() or unicodedata.is_normalized("NFC", raw))
+    )
+
+
+def _text(max_length: int, *, optional: bool = False) -> Callable[[str], str | None]:
+    """:class:`TextLine` (and ``None`` for a blank optional value)."""
+
+    def parse(raw: str) -> str | None:
+        # The domain's own pattern, so that the two cannot drift apart.
+        if len(raw) <= max_length and _is_clean(raw) and not _FREE_TEXT_FORBIDDEN.search(raw):
+            return raw
+        if optional and not raw.strip():
+            return None
+        return TextLine.parse(raw, max_length=max_length).value
+
+    return parse
 
 
 def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
@@ -160,10 +185,6 @@ def _optional(parse: Callable[[str], Any]) -> Callable[[str], Any]:
         return parse(raw) if raw.strip() else None
 
     return parse_optional
-
-
-def _line(max_length: int = 38) -> Callable[[str], str]:
-    return lambda raw: TextLine.parse(raw, max_length=max_length).value
 
 
 def _legal_category(raw: str) -> str:
@@ -209,38 +230,53 @@ def _civility(raw: str) -> str:
 
 
 def _name(raw: str) -> str:
+    if len(raw) <= 64 and _is_clean(raw) and _NAME.fullmatch(raw):
+        return raw
     return PersonName.parse(raw).value
 
 
 def _postal_code(raw: str) -> str:
+    if len(raw) == 5 and raw.isascii() and raw.isdigit() and not raw.startswith("00"):
+        return raw
     return PostalCode.parse(raw).value
 
 
-def _contract(raw: str) -> str:
+def _contract(raw: str) -> str | None:
+    """Rule E2 (``None`` for a blank value)."""
+    # Capitals, digits, '/' and '-' only: nothing for the domain to trim, collapse or
+    # capitalise, so the value is the raw text.
+    if _CONTRACT.fullmatch(raw):
+        return raw
+    if not raw.strip():
+        return None
     return ContractNumber.parse(raw).value
 
 
+_ADDRESS_LINE: Final = _text(38, optional=True)  # the postal standard's 38 characters
+_OPTIONAL_POSTAL_CODE: Final = _optional(_postal_code)
+_OPTIONAL_NAME: Final = _optional(_name)
+
 _PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "siret": _siret,
-    "designation": _line(200),
+    "designation": _text(200),
     "categorie_juridique": _legal_category,
     "etat": _state,
     "unite_legale_cessee": _ceased,
-    "numero_contrat": _optional(_contract),
+    "numero_contrat": _contract,
     "fonds": _optional(_fund),
-    "voie": _optional(_line()),
-    "code_postal": _optional(_postal_code),
-    "ville": _optional(_line()),
-    "complement_adresse": _optional(_line()),
-    "complement_identification": _optional(_line()),
-    "lieu_dit": _optional(_line()),
+    "voie": _ADDRESS_LINE,
+    "code_postal": _OPTIONAL_POSTAL_CODE,
+    "ville": _ADDRESS_LINE,
+    "complement_adresse": _ADDRESS_LINE,
+    "complement_identification": _ADDRESS_LINE,
+    "lieu_dit": _ADDRESS_LINE,
     "rl_civilite": _optional(_civility),
-    "rl_nom": _optional(_name),
-    "rl_prenom": _optional(_name),
-    "rl_qualite": _optional(_line(100)),
-    "rl_voie": _optional(_line()),
-    "rl_code_postal": _optional(_postal_code),
-    "rl_ville": _optional(_line()),
+    "rl_nom": _OPTIONAL_NAME,
+    "rl_prenom": _OPTIONAL_NAME,
+    "rl_qualite": _text(100, optional=True),
+    "rl_voie": _ADDRESS_LINE,
+    "rl_code_postal": _OPTIONAL_POSTAL_CODE,
+    "rl_ville": _ADDRESS_LINE,
 }
 
 # Groups of columns given together or not at all: (columns, French name of the group).
@@ -249,6 +285,241 @@ _CONTRACT_GROUP: Final = (5, 6)  # numero_contrat, fonds
 _REPRESENTATIVE_GROUP: Final = (14, 15, 17, 18, 19)  # rl_nom, rl_prenom, rl_voie, cp, ville
 _REPRESENTATIVE_ANY: Final = (13, 14, 15, 16, 17, 18, 19)
 _ADDRESS_EXTRAS: Final = (10, 11, 12)
+
+
+# --- reading one line -------------------------------------------------------------------
+
+# Columns whose values repeat from line to line (categories, states, funds, cities,
+# names…): each distinct value is parsed once per import. The others are mostly distinct
+# and have their fast path in the parser itself.
+_REPEATING: Final = frozenset(COLUMNS) - {
+    "siret",
+    "designation",
+    "numero_contrat",
+    "voie",
+    "rl_voie",
+}
+
+_Row = tuple[Any, ...]
+_Rows = tuple[_Row, _Row | None, _Row | None]
+"""What one good line writes: its establishment, its contract, its legal representative."""
+
+
+class _RejectedLineError(Exception):
+    """A line that does not parse: every (column, French reason) at fault."""
+
+    def __init__(self, errors: list[tuple[str, str]]) -> None:
+        super().__init__(errors)
+        self.errors = errors
+
+
+class _Memo(dict[str, Any]):
+    """One parser's values by raw text; a miss parses. Failures are remembered too, and
+    raised again as the parser raised them."""
+
+    __slots__ = ("_failures", "_parse")
+
+    def __init__(self, parse: Callable[[str], Any]) -> None:
+        super().__init__()
+        self._parse = parse
+        self._failures: dict[str, FieldError] = {}
+
+    def __missing__(self, raw: str) -> Any:
+        failure = self._failures.get(raw)
+        if failure is not None:
+            raise InvalidFieldError(failure.code, failure.message)
+        try:
+            value = self._parse(raw)
+        except InvalidFieldError as error:
+            if len(self._failures) < _MEMO_LIMIT:
+                self._failures[raw] = error.error
+            raise
+        if len(self) < _MEMO_LIMIT:
+            self[raw] = value
+        return value
+
+
+def _read_slowly(raws: Sequence[str], parsers: Sequence[Callable[[str], Any]]) -> _Rows:
+    """The reference reading of one line, its cells in :data:`COLUMNS` order: each
+    through its parser, then the groups. Raises :class:`_RejectedLineError` with every field at
+    fault, in column order (the groups only when every field parsed)."""
+    values: list[Any] = []
+    errors: list[tuple[str, str]] = []
+    for name, parse, raw in zip(COLUMNS, parsers, raws, strict=True):
+        try:
+            values.append(parse(raw))
+        except InvalidFieldError as error:
+            errors.append((name, error.error.message))
+            values.append(None)
+    if not errors:
+        errors = _groups(values)
+    if errors:
+        raise _RejectedLineError(errors)
+    siret = values[0]
+    # siret, designation, category, closed, ceased, then the six address columns
+    establishment = (siret, *values[1:5], *values[7:13])
+    contract = (siret, values[5], values[6]) if values[5] is not None else None
+    representative = None
+    if values[14] is not None:
+        title = values[16] or ""
+        representative = (siret, *values[13:16], title, *values[17:20], None, None, None)
+    return establishment, contract, representative
+
+
+def _row_reader(order: Sequence[int]) -> Callable[[Sequence[str]], _Rows]:
+    """A reader of lines whose cells for :data:`COLUMNS` sit at ``order``, with its own
+    memos (one import's worth). It gives what :func:`_read_slowly` gives, line for line,
+    and hands it every line it cannot read straight through: a bad value, or a group to
+    check (the tests check that the two agree)."""
+    pick = operator.itemgetter(*order)
+    # One memo per parser: a city is parsed once, be it the establishment's or the
+    # representative's.
+    memos: dict[Callable[[str], Any], _Memo] = {}
+    for name in _REPEATING:
+        memos.setdefault(_PARSERS[name], _Memo(_PARSERS[name]))
+    parsers = tuple(
+        memos[_PARSERS[name]].__getitem__ if name in _REPEATING else _PARSERS[name]
+        for name in COLUMNS
+    )
+
+    def memo(name: str) -> _Memo:
+        return memos[_PARSERS[name]]
+
+    siret_of, designation_of = _PARSERS["siret"], _PARSERS["designation"]
+    contract_of, street_of = _PARSERS["numero_contrat"], _PARSERS["voie"]
+    categories, states, ceased_flags = (
+        memo("categorie_juridique"),
+        memo("etat"),
+        memo("unite_legale_cessee"),
+    )
+    funds, postal_codes, cities = memo("fonds"), memo("code_postal"), memo("ville")
+    complements, identifications, localities = (
+        memo("complement_adresse"),
+        memo("complement_identification"),
+        memo("lieu_dit"),
+    )
+    civilities, last_names, first_names, titles = (
+        memo("rl_civilite"),
+        memo("rl_nom"),
+        memo("rl_prenom"),
+        memo("rl_qualite"),
+    )
+    rl_postal_codes, rl_cities = memo("rl_code_postal"), memo("rl_ville")
+    # The representative's street often repeats the establishment's, and they share
+    # their parser: the value is the same.
+    if _PARSERS["rl_voie"] is not street_of:  # pragma: no cover - a guard for edits
+        raise RuntimeError("voie and rl_voie no longer share their parser")
+
+    def read(row: Sequence[str]) -> _Rows:
+        # One straight run over the columns: a loop over them would cost as much as the
+        # parsing itself.
+        (
+            r_siret,
+            r_designation,
+            r_category,
+            r_state,
+            r_ceased,
+            r_contract,
+            r_fund,
+            r_street,
+            r_postal_code,
+            r_city,
+            r_complement,
+            r_identification,
+            r_locality,
+            r_civility,
+            r_last_name,
+            r_first_name,
+            r_title,
+            r_rl_street,
+            r_rl_postal_code,
+            r_rl_city,
+        ) = pick(row)
+        try:
+            siret = siret_of(r_siret)
+            designation = designation_of(r_designation)
+            category = categories[r_category]
+            closed = states[r_state]
+            ceased = ceased_flags[r_ceased]
+            number = contract_of(r_contract)
+            fund = funds[r_fund]
+            street = street_of(r_street)
+            postal_code = postal_codes[r_postal_code]
+            city = cities[r_city]
+            complement = complements[r_complement]
+            identification = identifications[r_identification]
+            locality = localities[r_locality]
+            civility = civilities[r_civility]
+            last_name = last_names[r_last_name]
+            first_name = first_names[r_first_name]
+            title = titles[r_title]
+            rl_street = street if r_rl_street == r_street else street_of(r_rl_street)
+            rl_postal_code = rl_postal_codes[r_rl_postal_code]
+            rl_city = rl_cities[r_rl_city]
+        except InvalidFieldError:
+            return _read_slowly(pick(row), parsers)
+        # The common line has every group complete; _groups judges the others.
+        if (
+            (number is None) is not (fund is None)
+            or None in (street, postal_code, city)
+            or None in (last_name, first_name, rl_street, rl_postal_code, rl_city)
+        ) and _groups(
+            (
+                siret,
+                designation,
+                category,
+                closed,
+                ceased,
+                number,
+                fund,
+                street,
+                postal_code,
+                city,
+                complement,
+                identification,
+                locality,
+                civility,
+                last_name,
+                first_name,
+                title,
+                rl_street,
+                rl_postal_code,
+                rl_city,
+            )
+        ):
+            return _read_slowly(pick(row), parsers)
+        establishment = (
+            siret,
+            designation,
+            category,
+            closed,
+            ceased,
+            street,
+            postal_code,
+            city,
+            complement,
+            identification,
+            locality,
+        )
+        contract = (siret, number, fund) if number is not None else None
+        representative = None
+        if last_name is not None:
+            representative = (
+                siret,
+                civility,
+                last_name,
+                first_name,
+                title or "",
+                rl_street,
+                rl_postal_code,
+                rl_city,
+                None,
+                None,
+                None,
+            )
+        return establishment, contract, representative
+
+    return read
 
 
 # --- statements -------------------------------------------------------------------------
@@ -340,63 +611,51 @@ class _Importer:
     def run(self) -> ImportReport:
         reader = csv.reader(self.stream, delimiter=";")
         order = self._header(reader)
-        memos: list[dict[str, Any]] = [{} for _ in COLUMNS]
-        spec = tuple(zip(order, COLUMNS, memos, (_PARSERS[name] for name in COLUMNS), strict=True))
+        read = _row_reader(order)
         width = max(order) + 1
+        show = self.show
         batch_establishments: dict[str, tuple[Any, ...]] = {}
         batch_contracts: dict[tuple[str, str], tuple[Any, ...]] = {}
         batch_representatives: dict[str, tuple[Any, ...]] = {}
         rows_read = rows_imported = batch_rows = 0
-        for line, row in _rows(reader):
-            if row is None:
-                rows_read += 1
-                self._reject(line, [(_LINE, "Cette ligne n'est pas un CSV valide.")])
-                continue
-            if not row or (len(row) == 1 and not row[0].strip()):
-                continue  # a blank line
-            rows_read += 1
-            if rows_read % _PROGRESS_EVERY == 0 and self.show:
-                self._progress(rows_read)
-            if len(row) < width:
-                reason = f"La ligne a {len(row)} colonnes au lieu de {len(COLUMNS)}."
-                self._reject(line, [(_LINE, reason)])
-                continue
-            values: list[Any] = []
-            errors: list[tuple[str, str]] | None = None
-            for index, name, memo, parse in spec:
-                raw = row[index]
-                value = memo.get(raw, _MISS)
-                if value is _MISS:
+        # A line the CSV reader cannot read is reported and reading goes on after it; the
+        # ``for`` keeps the common path free of a call and a ``try`` per line.
+        while True:
+            try:
+                for row in reader:
+                    if len(row) < width:
+                        if not row or (len(row) == 1 and not row[0].strip()):
+                            continue  # a blank line
+                        rows_read += 1
+                        if show and rows_read % _PROGRESS_EVERY == 0:
+                            self._progress(rows_read)
+                        reason = f"La ligne a {len(row)} colonnes au lieu de {len(COLUMNS)}."
+                        self._reject(reader.line_num, [(_LINE, reason)])
+                        continue
+                    rows_read += 1
+                    if show and rows_read % _PROGRESS_EVERY == 0:
+                        self._progress(rows_read)
                     try:
-                        value = parse(raw)
-                    except InvalidFieldError as error:
-                        value = _Bad(error.error.message)
-                    if len(memo) < _MEMO_LIMIT:
-                        memo[raw] = value
-                if value.__class__ is _Bad:
-                    if errors is None:
-                        errors = []
-                    errors.append((name, value.reason))
-                values.append(value)
-            if errors is None:
-                errors = _groups(values)
-            if errors:
-                self._reject(line, errors)
+                        establishment, contract, representative = read(row)
+                    except _RejectedLineError as rejected:
+                        self._reject(reader.line_num, rejected.errors)
+                        continue
+                    siret = establishment[0]
+                    batch_establishments[siret] = establishment
+                    if contract is not None:
+                        batch_contracts[siret, contract[1]] = contract
+                    if representative is not None:
+                        batch_representatives[siret] = representative
+                    rows_imported += 1
+                    batch_rows += 1
+                    if batch_rows >= BATCH_SIZE:
+                        self._write(batch_establishments, batch_contracts, batch_representatives)
+                        batch_rows = 0
+            except csv.Error:
+                rows_read += 1
+                self._reject(reader.line_num, [(_LINE, "Cette ligne n'est pas un CSV valide.")])
                 continue
-            siret = values[0]
-            # siret, designation, category, closed, ceased, then the six address columns
-            batch_establishments[siret] = (siret, *values[1:5], *values[7:13])
-            if values[5] is not None:
-                batch_contracts[(siret, values[5])] = (siret, values[5], values[6])
-            if values[14] is not None:
-                title = values[16] or ""
-                rep = (siret, *values[13:16], title, *values[17:20], None, None, None)
-                batch_representatives[siret] = rep
-            rows_imported += 1
-            batch_rows += 1
-            if batch_rows >= BATCH_SIZE:
-                self._write(batch_establishments, batch_contracts, batch_representatives)
-                batch_rows = 0
+            break
         self._write(batch_establishments, batch_contracts, batch_representatives)
         if self.show:
             self._progress(rows_read, done=True)
@@ -465,19 +724,6 @@ class _Importer:
         ).replace(",", "\u202f")
         sys.stderr.write(text + ("\n" if done else ""))
         sys.stderr.flush()
-
-
-def _rows(reader: Any) -> Iterator[tuple[int, list[str] | None]]:
-    """(line number, row) pairs; ``None`` for a line the CSV reader cannot read."""
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            return
-        except csv.Error:
-            yield reader.line_num, None
-            continue
-        yield reader.line_num, row
 
 
 def _groups(values: Sequence[Any]) -> list[tuple[str, str]]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -23,13 +25,25 @@ from peps_onboarding.adapters.sql.directory_tables import (
 )
 from peps_onboarding.adapters.sql.metadata import metadata
 from peps_onboarding.directory_import import (
+    _PARSERS,
+    COLUMNS,
     DirectoryFileError,
     ImportReport,
     RejectedRow,
+    _read_slowly,
+    _RejectedLineError,
+    _row_reader,
     _siret,
     import_directory,
 )
-from peps_onboarding.domain.values import ContractNumber, InvalidFieldError, Siret
+from peps_onboarding.domain.values import (
+    ContractNumber,
+    InvalidFieldError,
+    PersonName,
+    PostalCode,
+    Siret,
+    TextLine,
+)
 
 COMMUNE = (
     "21330063500017;Commune de Saint-Aubin-de-Médoc;7210;A;non;FM330063;FMIS;"
@@ -308,3 +322,146 @@ def test_the_fast_siret_check_agrees_with_siret_parse(raw: str) -> None:
     except InvalidFieldError:
         actual = None
     assert actual == expected
+
+
+def test_a_line_the_csv_reader_cannot_read_is_reported_and_reading_goes_on(
+    engine: Engine,
+) -> None:
+    """A cell beyond the CSV reader's size limit: that line is rejected, the next imports."""
+    huge = COMMUNE.replace("Commune de Saint-Aubin-de-Médoc", "x" * (csv.field_size_limit() + 1))
+    stream = io.StringIO("\n".join((HEADER, huge, HOSPITAL)) + "\n")
+    report = import_directory(engine, stream, progress=False)
+    assert (report.rows_read, report.rows_imported, report.rows_rejected) == (2, 1, 1)
+    assert report.rejected == (RejectedRow(2, "ligne", "Cette ligne n'est pas un CSV valide."),)
+    assert SqlDirectory(engine).has_contract(Siret.parse("26330045100014"))
+
+
+@pytest.mark.rule("E1")
+def test_a_bad_value_repeated_on_several_lines_is_reported_on_each(
+    engine: Engine, tmp_path: Path
+) -> None:
+    """A value parsed once for the whole file: its rejection still shows on every line."""
+    cells = COMMUNE.split(";")
+    bad = ";".join([*cells[:8], "3316", *cells[9:]])
+    report = import_directory(engine, write_csv(tmp_path, bad, COMMUNE, bad), progress=False)
+    assert (report.rows_imported, report.rows_rejected) == (1, 2)
+    assert report.rejected == tuple(
+        RejectedRow(line, "code_postal", "Le code postal doit comporter 5 chiffres.")
+        for line in (2, 4)
+    )
+
+
+# --- the fast paths agree with the value objects and with the reference reading -----------
+
+# Characters on either side of every fast-path test: accents composed and not, spaces of
+# every kind, markup, controls, a lone surrogate (an undecodable byte), letters and digits.
+_TRICKY = "aAzZéÉe\u0301Œ’'-./ 0123456789<@;*\t\n\x07\x85\xa0\u2007\u200b\u2028\ufeff\udce9"
+_TEXT = (
+    st.text(alphabet=_TRICKY, max_size=40)
+    | st.text(max_size=40)
+    # around each length limit: 38, 64, 100, 200
+    | st.text(alphabet="ab-", min_size=35, max_size=105)
+    | st.text(alphabet="ab -", min_size=195, max_size=205)
+)
+
+
+def _outcome(parse: Callable[[str], Any], raw: str) -> tuple[str, Any]:
+    try:
+        return ("value", parse(raw))
+    except InvalidFieldError as error:
+        return ("rejected", error.error.message)
+
+
+def _blank_or(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    return lambda raw: None if not raw.strip() else parse(raw)
+
+
+# Each parser with a shortcut beside what the value object alone makes of the same text
+# (the other columns share one of these parsers, or have no shortcut).
+_REFERENCES: dict[str, Callable[[str], Any]] = {
+    "designation": lambda raw: TextLine.parse(raw, max_length=200).value,
+    "voie": _blank_or(lambda raw: TextLine.parse(raw, max_length=38).value),
+    "rl_qualite": _blank_or(lambda raw: TextLine.parse(raw, max_length=100).value),
+    "rl_nom": _blank_or(lambda raw: PersonName.parse(raw).value),
+    "code_postal": _blank_or(lambda raw: PostalCode.parse(raw).value),
+    "numero_contrat": _blank_or(lambda raw: ContractNumber.parse(raw).value),
+}
+_CANONICAL = st.sampled_from(
+    [
+        *("Commune de Saint-Aubin-de-Médoc", "Lefèvre", "O'Neil", "33160", "00160", "FM330063"),
+        *("Saint-Aubin-de-Me\u0301doc", "Lefe\u0300vre", "b" * 38, "b" * 39, "b" * 201),
+    ]
+)
+
+
+@pytest.mark.rule("E2", "M2")
+@pytest.mark.parametrize("column", sorted(_REFERENCES))
+@given(raw=_TEXT | _CANONICAL)
+def test_the_fast_parsers_agree_with_the_value_objects(column: str, raw: str) -> None:
+    """Each importer parser's shortcut accepts, and rewrites, exactly as the value object."""
+    assert _outcome(_PARSERS[column], raw) == _outcome(_REFERENCES[column], raw)
+
+
+_GOOD = (COMMUNE.split(";"), HOSPITAL.split(";"))
+_CELLS = (
+    st.sampled_from(sorted({cell for row in _GOOD for cell in row}))
+    | st.sampled_from(["", " ", "a", "f", "oui", "O", "M.", "mme", "fm 330063", " 33160"])
+    | _CANONICAL
+    | st.sampled_from(["213 300 635 00017", "21330063500018", "35600000000048", "72A0", "3316"])
+    | _TEXT
+)
+
+
+@st.composite
+def _lines(draw: st.DrawFn) -> list[str]:
+    """A good line, sometimes with a group or a few cells left empty; half of the time a
+    few cells changed besides (most often to a bad value)."""
+    cells = list(draw(st.sampled_from(_GOOD)))
+    columns = st.sampled_from(range(len(COLUMNS)))
+    for group in draw(st.sets(st.sampled_from([(5, 6), (7, 8, 9), (13, 14, 15, 16, 17, 18, 19)]))):
+        for index in group:
+            cells[index] = ""
+    for index in draw(st.sets(columns, max_size=3)):
+        cells[index] = ""
+    if draw(st.booleans()):
+        for index, cell in draw(st.lists(st.tuples(columns, _CELLS), min_size=1, max_size=3)):
+            cells[index] = cell
+    return cells
+
+
+def _read(read: Callable[[list[str]], Any], row: list[str]) -> tuple[str, Any]:
+    try:
+        return ("imported", read(row))
+    except _RejectedLineError as rejected:
+        return ("rejected", rejected.errors)
+
+
+@pytest.mark.rule("E1", "E2", "M2")
+@given(lines=st.lists(_lines(), min_size=1, max_size=8), order=st.permutations(range(22)))
+def test_a_line_reads_the_same_fast_and_slowly(lines: list[list[str]], order: list[int]) -> None:
+    """The straight run over a line, with its memos, gives what the reference reading
+    gives (column by column through the parsers, then the groups): the same rows, or
+    the same fields at fault with the same reasons, line after line."""
+    positions = order[: len(COLUMNS)]
+    read = _row_reader(positions)
+    slowly = partial(_read_slowly, parsers=[_PARSERS[name] for name in COLUMNS])
+    for cells in lines:
+        row = ["ignored"] * len(order)
+        for position, cell in zip(positions, cells, strict=True):
+            row[position] = cell
+        assert _read(read, row) == _read(slowly, cells)
+
+
+@pytest.mark.rule("E2", "M2")
+@pytest.mark.parametrize("good", _GOOD, ids=["commune", "hospital"])
+@pytest.mark.parametrize("column", COLUMNS)
+def test_a_line_with_one_cell_left_empty_reads_the_same_fast_and_slowly(
+    good: list[str], column: str
+) -> None:
+    """Each cell left empty in turn (a required one, one of a group, an optional one):
+    the straight run over the line and the reference reading agree."""
+    cells = list(good)
+    cells[COLUMNS.index(column)] = ""
+    read = _row_reader(range(len(COLUMNS)))
+    slowly = partial(_read_slowly, parsers=[_PARSERS[name] for name in COLUMNS])
+    assert _read(read, cells) == _read(slowly, cells)

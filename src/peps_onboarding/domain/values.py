@@ -64,16 +64,36 @@ def _clean(raw: object, *, required: bool = True) -> str:
     return " ".join(text.split())
 
 
-# Luhn: a doubled digit's digit sum, as a one-character translation per digit.
-_DOUBLED = str.maketrans("0123456789", "0246813579")
 _LA_POSTE_SIREN = "356000000"  # its establishments' SIRETs have no Luhn key
+# Luhn two digits at a time: the first of a pair doubled (its digits summed), plus the
+# second. Two dict lookups per pair beat converting digit by digit.
+_LUHN_PAIRS = {f"{a}{b}": (2 * a if a < 5 else 2 * a - 9) + b for a in range(10) for b in range(10)}
+_LUHN_DIGITS = {str(d): d for d in range(10)}
 
 
-def _luhn_ok(digits: str) -> bool:
-    """The Luhn key of a string of ASCII digits (python-stdnum's ``luhn.is_valid``, at
-    a quarter of its cost: every form and every imported row checks one)."""
-    total = sum(map(int, digits[-1::-2])) + sum(map(int, digits[-2::-2].translate(_DOUBLED)))
-    return total % 10 == 0
+def _siret_keys_ok(digits: str) -> bool:
+    """Both Luhn keys of 14 ASCII digits, the SIRET's and its SIREN's (python-stdnum's
+    ``luhn.is_valid`` twice, at a fifth of its cost: every form and every imported
+    row checks them). From the right every second digit is doubled: those at even
+    indices of the SIRET, at odd indices of the SIREN."""
+    pairs = _LUHN_PAIRS
+    siret = (
+        pairs[digits[0:2]]
+        + pairs[digits[2:4]]
+        + pairs[digits[4:6]]
+        + pairs[digits[6:8]]
+        + pairs[digits[8:10]]
+        + pairs[digits[10:12]]
+        + pairs[digits[12:14]]
+    )
+    siren = (
+        _LUHN_DIGITS[digits[0]]
+        + pairs[digits[1:3]]
+        + pairs[digits[3:5]]
+        + pairs[digits[5:7]]
+        + pairs[digits[7:9]]
+    )
+    return siret % 10 == 0 and siren % 10 == 0
 
 
 @frozen
@@ -94,7 +114,7 @@ class Siret:
             raise InvalidFieldError("siret.checksum", "Ce numéro SIRET n'est pas valide.")
         # Both keys right and not La Poste: exactly what python-stdnum accepts. Anything
         # else is python-stdnum's to decide (La Poste's exception, the refusals).
-        if not compact.startswith(_LA_POSTE_SIREN) and _luhn_ok(compact) and _luhn_ok(compact[:9]):
+        if not compact.startswith(_LA_POSTE_SIREN) and _siret_keys_ok(compact):
             return cls(compact)
         try:
             stdnum_siret.validate(compact)
