@@ -1015,9 +1015,12 @@ class Platform:
         expires_at: datetime,
     ) -> SealedLink:
         """Rule A8: a new link of a purpose revokes the older ones of the same account."""
-        for older in uow.links.of_account(account.identifier, purpose):
-            if older.used_at is None and older.revoked_at is None:
-                uow.links.save(older.revoke(now))
+        # An account created by this very use case (never stored: version 0) has no
+        # older link, and its identifier was never given before (A1): no lookup.
+        if account.version:
+            for older in uow.links.of_account(account.identifier, purpose):
+                if older.used_at is None and older.revoked_at is None:
+                    uow.links.save(older.revoke(now))
         nonce = self._random.token_bytes(32).hex()
         token = self._secret.token_for(nonce)
         uow.links.save(
