@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -38,6 +38,7 @@ from peps_onboarding.directory_import import import_directory
 from peps_onboarding.domain.errors import DirectoryUnavailableError
 from peps_onboarding.domain.notifications import LetterNotification
 from peps_onboarding.domain.values import ContractNumber, Siret
+from peps_onboarding.ports import UnitOfWork
 from peps_onboarding.samples import SAMPLE_ESTABLISHMENTS, sample_directory
 from peps_onboarding.testing.journeys import holder_form
 
@@ -150,10 +151,12 @@ def test_an_unreachable_database_is_unavailable(tmp_path: Path) -> None:
         engine.dispose()
 
 
-def _platform(directory: SqlDirectory) -> Platform:
-    database = InMemoryDatabase()
+def _platform(
+    directory: SqlDirectory, unit_of_work: Callable[[], UnitOfWork] | None = None
+) -> Platform:
+    """The platform on this directory, the stores in memory unless given."""
     return build(
-        unit_of_work=database.unit_of_work,
+        unit_of_work=unit_of_work or InMemoryDatabase().unit_of_work,
         registry=directory,
         contracts=directory,
         net_entreprises=InMemoryNetEntreprisesVerifier(),
@@ -162,6 +165,7 @@ def _platform(directory: SqlDirectory) -> Platform:
         letters=InMemoryLetterSender(),
         secret=b"sql-directory-test-secret-000000",
         hasher=Argon2PasswordHasher.fast_for_tests(),
+        accept_test_email_domains=True,
     )
 
 
@@ -210,19 +214,7 @@ def _checkouts(engine: Engine) -> list[object]:
 
 
 def _sql_platform(database: SqlDatabase) -> Platform:
-    directory = SqlDirectory(database)
-    return build(
-        unit_of_work=database.unit_of_work,
-        registry=directory,
-        contracts=directory,
-        net_entreprises=InMemoryNetEntreprisesVerifier(),
-        captcha=InMemoryCaptchaVerifier(),
-        mailer=InMemoryMailer(),
-        letters=InMemoryLetterSender(),
-        secret=b"sql-directory-test-secret-000000",
-        hasher=Argon2PasswordHasher.fast_for_tests(),
-        accept_test_email_domains=True,
-    )
+    return _platform(SqlDirectory(database), database.unit_of_work)
 
 
 @pytest.mark.rule("C1", "E2")
