@@ -444,7 +444,7 @@ def raw_import(path: Path, source: Path, statements: Sequence[str]) -> int:
         for pragma in ("journal_mode=WAL", "foreign_keys=ON", "synchronous=FULL"):
             connection.execute(f"PRAGMA {pragma}")
         found: dict[str, tuple[Any, ...]] = {}
-        held: dict[tuple[str, str], tuple[Any, ...]] = {}
+        held: dict[str, tuple[Any, ...]] = {}
         represented: dict[str, tuple[Any, ...]] = {}
 
         def flush() -> None:
@@ -465,7 +465,7 @@ def raw_import(path: Path, source: Path, statements: Sequence[str]) -> int:
                 siret = row[0]
                 found[siret] = (siret, *row[1:3], row[3] == "F", row[4] == "oui", *row[7:10])
                 found[siret] += (None, None, None)
-                held[(siret, row[5])] = (siret, row[5], row[6])
+                held[row[5]] = (siret, row[5], row[6])
                 represented[siret] = (siret, *row[13:17], *row[17:20], None, None, None)
                 rows += 1
                 if rows % BATCH_SIZE == 0:
@@ -500,7 +500,7 @@ def import_figure(work: Path, rows: int, rounds: int) -> str:
                         _Upsert.build(database.engine, table, key).sql
                         for table, key in (
                             (establishments, ("siret",)),
-                            (contracts, ("siret", "number")),
+                            (contracts, ("number",)),
                             (legal_representatives, ("siret",)),
                         )
                     ]

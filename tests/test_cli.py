@@ -7,8 +7,11 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, insert
 
 from peps_onboarding.__main__ import main
+from peps_onboarding.adapters.sql.directory_tables import contracts, establishments
+from peps_onboarding.adapters.sql.stores import upgrade
 from peps_onboarding.worker import Worker
 
 SECRET = "cd" * 32
@@ -24,6 +27,28 @@ def test_db_upgrade_creates_the_schema(database: str, capsys: pytest.CaptureFixt
     assert main(["db", "upgrade", "--database", database]) == 0
     assert "Schéma à jour" in capsys.readouterr().out
     assert main(["db", "upgrade", "--database", database]) == 0  # idempotent
+
+
+@pytest.mark.rule("E2")
+def test_db_upgrade_stops_on_a_number_held_by_two_sirets(
+    database: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A migration that cannot carry the data forward says why and exits 2."""
+    engine = create_engine(database)
+    upgrade(engine, "0002")
+    with engine.begin() as connection:
+        for siret in ("21330063500017", "26330045100014"):
+            connection.execute(
+                insert(establishments).values(
+                    siret=siret, designation="Établissement", legal_category="7210"
+                )
+            )
+            connection.execute(insert(contracts).values(siret=siret, number="FM1", fund="FMIS"))
+    engine.dispose()
+    assert main(["db", "upgrade", "--database", database]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("Migration impossible (0002) : 1 numéro(s) de contrat")
+    assert "FM1 : 21330063500017, 26330045100014" in error
 
 
 @pytest.mark.rule("E2")

@@ -123,11 +123,16 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:
+    from .adapters.sql.migrations import SchemaUpgradeError
     from .adapters.sql.stores import SqlDatabase
 
     url = _database_url(args)
     with SqlDatabase(url) as database:
-        database.upgrade()
+        try:
+            database.upgrade()
+        except SchemaUpgradeError as error:
+            print(f"Migration impossible ({database.revision()}) : {error}", file=sys.stderr)
+            return 2
         print(f"Schéma à jour ({database.revision()}) : {url}")
     return 0
 

@@ -8,11 +8,13 @@ its line number, its field and the French reason, and the import goes on.
 
 The import is an upsert and idempotent: the same file twice changes nothing (rows whose
 values did not change are not even rewritten); a later file updates an establishment's
-désignation, state, address and legal representative and adds contracts. Nothing is
-ever deleted. Rows are written in batches, each batch in its own transaction, with
-``INSERT … ON CONFLICT DO UPDATE`` statements built with SQLAlchemy's SQLite or
-PostgreSQL ``insert`` and compiled once; a crash part-way leaves whole batches, and
-running the import again completes it.
+désignation, state, address and legal representative and adds contracts. A contract
+number belongs to one SIRET (E2): a later line that gives it to another SIRET, in the
+same file or a later one, moves it there, with its fund. Nothing is ever deleted.
+Rows are written in batches, each batch in its own transaction, with ``INSERT … ON
+CONFLICT DO UPDATE`` statements built with SQLAlchemy's SQLite or PostgreSQL ``insert``
+and compiled once; a crash part-way leaves whole batches, and running the import again
+completes it.
 
 Parsing is the cost that matters on a million rows. Values that repeat (legal
 categories, funds, cities, postal codes, names…) are parsed once and memoised. The others
@@ -602,7 +604,7 @@ class _Importer:
         self.stream = stream
         self.size = size
         self.establishments = _Upsert.build(engine, establishments, ("siret",))
-        self.contracts = _Upsert.build(engine, contracts, ("siret", "number"))
+        self.contracts = _Upsert.build(engine, contracts, ("number",))
         self.representatives = _Upsert.build(engine, legal_representatives, ("siret",))
         self.rejected: list[RejectedRow] = []
         self.rows_rejected = 0
@@ -615,7 +617,7 @@ class _Importer:
         width = max(order) + 1
         show = self.show
         batch_establishments: dict[str, tuple[Any, ...]] = {}
-        batch_contracts: dict[tuple[str, str], tuple[Any, ...]] = {}
+        batch_contracts: dict[str, tuple[Any, ...]] = {}
         batch_representatives: dict[str, tuple[Any, ...]] = {}
         rows_read = rows_imported = batch_rows = 0
         # A line the CSV reader cannot read is reported and reading goes on after it; the
@@ -643,7 +645,8 @@ class _Importer:
                     siret = establishment[0]
                     batch_establishments[siret] = establishment
                     if contract is not None:
-                        batch_contracts[siret, contract[1]] = contract
+                        # Keyed by number alone: the last line naming a number wins (E2).
+                        batch_contracts[contract[1]] = contract
                     if representative is not None:
                         batch_representatives[siret] = representative
                     rows_imported += 1
@@ -693,7 +696,7 @@ class _Importer:
     def _write(
         self,
         batch_establishments: dict[str, tuple[Any, ...]],
-        batch_contracts: dict[tuple[str, str], tuple[Any, ...]],
+        batch_contracts: dict[str, tuple[Any, ...]],
         batch_representatives: dict[str, tuple[Any, ...]],
     ) -> None:
         if not batch_establishments:

@@ -10,6 +10,7 @@ from functools import partial
 from importlib import resources
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given
@@ -465,3 +466,49 @@ def test_a_line_with_one_cell_left_empty_reads_the_same_fast_and_slowly(
     read = _row_reader(range(len(COLUMNS)))
     slowly = partial(_read_slowly, parsers=[_PARSERS[name] for name in COLUMNS])
     assert _read(read, cells) == _read(slowly, cells)
+
+
+_CLINIC = "55210055400401;Clinique des Tilleuls SAS;5710;A;non;FM552100;FMIS;;;;;;;;;;;;;"
+_HOLDERS = (COMMUNE.split(";"), HOSPITAL.split(";"), _CLINIC.split(";"))
+
+
+@pytest.mark.rule("E2")
+@given(
+    files=st.lists(
+        st.lists(
+            st.tuples(st.sampled_from(range(len(_HOLDERS))), st.sampled_from(["A1", "B2", "c3"])),
+            min_size=1,
+            max_size=6,
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    batch=st.integers(min_value=1, max_value=4),
+)
+def test_each_number_belongs_to_the_siret_of_the_last_line_naming_it(
+    files: list[list[tuple[int, str]]], batch: int
+) -> None:
+    """Whatever the files, their order and the batch size, a number ends up held by one
+    SIRET only: the one of the last line that names it (E2)."""
+    engine = create_engine("sqlite://")
+    metadata.create_all(engine, tables=[establishments, contracts, legal_representatives])
+    expected: dict[str, str] = {}
+    try:
+        with patch("peps_onboarding.directory_import.BATCH_SIZE", batch):
+            for lines in files:
+                rows = []
+                for index, number in lines:
+                    cells = list(_HOLDERS[index])
+                    cells[5] = number
+                    rows.append(";".join(cells))
+                    expected[number.upper()] = cells[0]
+                text = io.StringIO("\n".join((HEADER, *rows)) + "\n")
+                assert import_directory(engine, text, progress=False).rows_rejected == 0
+        held = {number: siret for siret, number, _ in _tables(engine)["directory_contracts"]}
+        assert held == expected
+        directory = SqlDirectory(engine)
+        for cells in _HOLDERS:
+            siret = Siret.parse(cells[0])
+            assert directory.has_contract(siret) == (cells[0] in expected.values())
+    finally:
+        engine.dispose()

@@ -10,6 +10,7 @@ from peps_onboarding import (
     AccessLevel,
     AccountState,
     AccountStateForbidsLoginError,
+    ContractNumber,
     EnrolmentState,
     EstablishmentClosedError,
     Identifier,
@@ -145,7 +146,7 @@ def test_a_public_establishment_without_contract_joins_by_its_legal_category(
 def test_a_private_establishment_needs_its_contract(journey: Journey) -> None:
     """E4: the clinic (5710) has an FMIS contract: eligible; policy without contracts refuses."""
     assert sign_in(journey, siret=CLINIC).designation == "Clinique des Tilleuls SAS"
-    journey.world.directory._with_contract.discard(Siret.parse(CLINIC))
+    journey.world.directory.remove_contract(ContractNumber.parse("FM552100"))
     journey.world.net_entreprises.register(
         siret=CLINIC, last_name="Roux", first_name="Bernard", password="x"
     )

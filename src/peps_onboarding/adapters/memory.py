@@ -357,12 +357,16 @@ class InMemoryUnitOfWork:
 
 
 class InMemoryDirectory:
-    """Establishments, contracts and legal representatives: both directory ports."""
+    """Establishments, contracts and legal representatives: both directory ports.
+
+    A contract number belongs to one SIRET (E2): adding it for another SIRET moves it
+    there, as a later line of a directory import does.
+    """
 
     def __init__(self) -> None:
         self._establishments: dict[Siret, Establishment] = {}
-        self._contracts: dict[tuple[Siret, ContractNumber], Contract] = {}
-        self._with_contract: set[Siret] = set()
+        self._contracts: dict[ContractNumber, Contract] = {}
+        self._numbers_of: dict[Siret, set[ContractNumber]] = {}
         self._representatives: dict[Siret, LegalRepresentative] = {}
 
     def add(
@@ -376,19 +380,29 @@ class InMemoryDirectory:
         for contract in contracts:
             if contract.siret != establishment.siret:
                 raise ValueError("a contract belongs to its establishment's SIRET (E2)")
-            self._contracts[(contract.siret, contract.number)] = contract
-            self._with_contract.add(contract.siret)
+            moved = self._contracts.get(contract.number)
+            if moved is not None and moved.siret != contract.siret:
+                self._numbers_of[moved.siret].discard(contract.number)
+            self._contracts[contract.number] = contract
+            self._numbers_of.setdefault(contract.siret, set()).add(contract.number)
         if legal_representative is not None:
             self._representatives[establishment.siret] = legal_representative
+
+    def remove_contract(self, number: ContractNumber) -> None:
+        """Ends a contract (a test's "the fund no longer covers this establishment")."""
+        contract = self._contracts.pop(number, None)
+        if contract is not None:
+            self._numbers_of[contract.siret].discard(number)
 
     def establishment(self, siret: Siret) -> Establishment | None:
         return self._establishments.get(siret)
 
     def contract(self, siret: Siret, number: ContractNumber) -> Contract | None:
-        return self._contracts.get((siret, number))
+        contract = self._contracts.get(number)
+        return contract if contract is not None and contract.siret == siret else None
 
     def has_contract(self, siret: Siret) -> bool:
-        return siret in self._with_contract
+        return bool(self._numbers_of.get(siret))
 
     def legal_representative(self, siret: Siret) -> LegalRepresentative | None:
         return self._representatives.get(siret)

@@ -6,7 +6,7 @@ Filled by ``peps-onboarding directory import FILE.csv``; read by
 
 from __future__ import annotations
 
-from sqlalchemy import Boolean, Column, ForeignKey, PrimaryKeyConstraint, String, Table
+from sqlalchemy import Boolean, Column, ForeignKey, Index, PrimaryKeyConstraint, String, Table
 
 from .metadata import metadata
 
@@ -34,7 +34,10 @@ contracts = Table(
     Column("siret", String(14), ForeignKey("directory_establishments.siret"), nullable=False),
     Column("number", String(30), nullable=False),
     Column("fund", String(30), nullable=False),
+    # The pair is the key step 1 looks up; the number alone is unique as E2 wants,
+    # whatever process writes the table (revision 0003).
     PrimaryKeyConstraint("siret", "number"),
+    Index("uq_directory_contracts_number", "number", unique=True),
 )
 
 legal_representatives = Table(
