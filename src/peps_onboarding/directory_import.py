@@ -96,6 +96,7 @@ BATCH_SIZE: Final = 5_000
 MAX_REPORTED: Final = 10_000  # rejected fields kept in the report; the counts stay exact
 _MEMO_LIMIT: Final = 50_000  # distinct values memoised per column
 _PROGRESS_EVERY: Final = 10_000
+_BAR_WIDTH: Final = 24
 _LINE: Final = "ligne"
 
 
@@ -711,22 +712,34 @@ class _Importer:
         batch_representatives.clear()
 
     def _progress(self, rows: int, *, done: bool = False) -> None:
-        share = ""
-        if self.size and not done:
-            buffer = getattr(self.stream, "buffer", None)
-            try:
-                position = buffer.tell() if buffer is not None else None
-            except (OSError, ValueError):
-                position = None
-            if position is not None:
-                share = f" ({min(100, position * 100 // self.size)} %)"
+        bar = ""
+        percent = None
+        if self.size:
+            percent = 100 if done else self._percent_read(self.size)
+        if percent is not None:
+            filled = percent * _BAR_WIDTH // 100
+            bar = f"[{'█' * filled}{'░' * (_BAR_WIDTH - filled)}] {percent:3d} % "
         elapsed = time.monotonic() - self.started
         text = (
-            f"\rAnnuaire : {rows:,} lignes lues{share}, {self.rows_rejected:,} rejetées"
-            f" — {elapsed:.0f} s"
-        ).replace(",", "\u202f")
+            f"\rAnnuaire {bar}: {_thousands(rows)} lignes lues, "
+            f"{_thousands(self.rows_rejected)} rejetées — {elapsed:.0f} s"
+        )
         sys.stderr.write(text + ("\n" if done else ""))
         sys.stderr.flush()
+
+    def _percent_read(self, size: int) -> int | None:
+        """How far into the file of ``size`` bytes reading is, from the byte offset."""
+        buffer = getattr(self.stream, "buffer", None)
+        try:
+            position = buffer.tell() if buffer is not None else None
+        except (OSError, ValueError):
+            return None
+        return None if position is None else min(100, position * 100 // size)
+
+
+def _thousands(count: int) -> str:
+    """A count as French typography writes it: ``1 234 567`` with narrow spaces."""
+    return f"{count:,}".replace(",", "\u202f")
 
 
 def _groups(values: Sequence[Any]) -> list[tuple[str, str]]:
