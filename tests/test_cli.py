@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 from importlib import resources
 from pathlib import Path
@@ -22,11 +23,20 @@ def database(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'peps.db'}"
 
 
-def test_db_upgrade_creates_the_schema(database: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """``db upgrade`` applies every migration and says which revision it reached."""
-    assert main(["db", "upgrade", "--database", database]) == 0
-    assert "Schéma à jour" in capsys.readouterr().out
+def test_db_upgrade_creates_the_schema(
+    database: str, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    """``db upgrade`` applies every migration, logs the change of revision in one line
+    (not Alembic's chatter) and says which revision it reached."""
+    with caplog.at_level(logging.INFO):
+        assert main(["db", "upgrade", "--database", database]) == 0
+    assert "Schéma à jour (0003)" in capsys.readouterr().out
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == [
+        "schema upgraded from an empty database to 0003"
+    ]
+    caplog.clear()
     assert main(["db", "upgrade", "--database", database]) == 0  # idempotent
+    assert not [r for r in caplog.records if r.levelno >= logging.INFO]
 
 
 @pytest.mark.rule("E2")

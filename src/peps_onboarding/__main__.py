@@ -90,6 +90,9 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    # Alembic's own INFO lines (plugins, dialect, each step) say nothing an operator
+    # needs; SqlDatabase.upgrade logs the change of revision in one line instead.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     if args.command == "demo":
         return _demo(args)
     if args.command == "db":

@@ -62,6 +62,7 @@ The schema comes from the Alembic migrations shipped in ``migrations/``:
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
@@ -133,6 +134,8 @@ if TYPE_CHECKING:
 
 __all__ = ["SqlDatabase", "SqlUnitOfWork", "alembic_config", "upgrade"]
 
+_log = logging.getLogger(__name__)
+
 # Execution option read by the SQLite "begin" listener: what to emit to begin.
 _SQLITE_BEGIN = "peps_sqlite_begin"
 _READ_ONLY: Literal[""] = ""  # no BEGIN: each read is its own statement-level snapshot
@@ -201,11 +204,18 @@ class SqlDatabase:
     # --- schema -------------------------------------------------------------------
 
     def upgrade(self, revision: str = "head") -> None:
-        """Applies the migrations up to ``revision`` (default: the newest)."""
+        """Applies the migrations up to ``revision`` (default: the newest), and logs the
+        change of revision on ``peps_onboarding.adapters.sql.stores`` when there is one."""
+        from alembic.runtime.migration import MigrationContext
+
         with self.write() as connection:
+            before = MigrationContext.configure(connection).get_current_revision()
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
+            after = MigrationContext.configure(connection).get_current_revision()
+        if after != before:
+            _log.info("schema upgraded from %s to %s", before or "an empty database", after)
 
     def revision(self) -> str | None:
         """The schema revision the database is at (``None`` when never migrated)."""
