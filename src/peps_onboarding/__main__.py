@@ -151,10 +151,11 @@ def _directory_import(args: argparse.Namespace) -> int:
         except (DirectoryFileError, OSError) as error:
             print(f"Import impossible : {error}", file=sys.stderr)
             return 2
-    print(
-        f"{report.rows_read} lignes lues, {report.rows_imported} importées, "
-        f"{report.rows_rejected} rejetées."
+    read, imported, rejected_rows = (
+        f"{n:,}".replace(",", "\u202f")
+        for n in (report.rows_read, report.rows_imported, report.rows_rejected)
     )
+    print(f"{read} lignes lues, {imported} importées, {rejected_rows} rejetées.")
     for rejected in report.rejected:
         print(f"  ligne {rejected.line}, {rejected.field} : {rejected.reason}", file=sys.stderr)
     return 0 if report.rows_rejected == 0 else 1
