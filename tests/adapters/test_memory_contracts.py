@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,6 +13,7 @@ from peps_onboarding.adapters.clock import FakeClock, SystemClock
 from peps_onboarding.adapters.memory import (
     InMemoryCaptchaVerifier,
     InMemoryDatabase,
+    InMemoryDirectory,
     InMemoryLetterSender,
     InMemoryMailer,
 )
@@ -39,6 +40,9 @@ from peps_onboarding.testing import (
 from peps_onboarding.testing.contracts import (
     CaptchaVerifierContract,
     ClockContract,
+    Directory,
+    DirectoryContract,
+    DirectoryEntry,
     LetterSenderContract,
     MailerContract,
     PasswordHasherContract,
@@ -53,6 +57,23 @@ class TestInMemoryUnitOfWork(UnitOfWorkContract):
     @pytest.fixture
     def unit_of_work_factory(self) -> Callable[[], UnitOfWork]:
         return InMemoryDatabase().unit_of_work
+
+
+def _memory_directory(entries: Sequence[DirectoryEntry]) -> Directory:
+    directory = InMemoryDirectory()
+    for entry in entries:
+        directory.add(
+            entry.establishment,
+            contracts=entry.contracts,
+            legal_representative=entry.legal_representative,
+        )
+    return directory
+
+
+class TestInMemoryDirectory(DirectoryContract):
+    @pytest.fixture
+    def directory_holding(self) -> Callable[[Sequence[DirectoryEntry]], Directory]:
+        return _memory_directory
 
 
 class TestFakeClock(ClockContract):

@@ -25,7 +25,11 @@ The suites and their fixtures:
 - :class:`RandomSourceContract`, fixture ``random_source``;
 - :class:`MailerContract`, fixture ``mailer``;
 - :class:`LetterSenderContract`, fixture ``letter_sender``;
-- :class:`CaptchaVerifierContract`, fixture ``captcha``.
+- :class:`CaptchaVerifierContract`, fixture ``captcha``;
+- :class:`DirectoryContract`, fixture ``directory_holding``: a
+  ``Callable[[Sequence[DirectoryEntry]], Directory]`` that returns a directory holding
+  exactly those entries (it may be called several times in one test; each call replaces
+  what the previous one held).
 
 The unit-of-work suite interleaves two units of work in one thread (one reads, the
 other commits, the first then writes), as optimistic concurrency allows: a store must
@@ -44,18 +48,26 @@ Requires the ``[testing]`` extra (pytest).
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
-from typing import ClassVar
+from typing import ClassVar, Protocol
 from zoneinfo import ZoneInfo
 
 import pytest
-from attrs import evolve
+from attrs import evolve, frozen
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from ..domain.account import Account, AccountState, Holder, Profile
 from ..domain.errors import ConcurrentUpdateError, ConflictError
-from ..domain.establishment import Enrolment, EnrolmentState
+from ..domain.establishment import (
+    Contract,
+    Enrolment,
+    EnrolmentState,
+    Establishment,
+    LegalRepresentative,
+)
 from ..domain.events import AccountCreated, DomainEvent, LinkIssued, RegistrationSubmitted
 from ..domain.links import Link, LinkPurpose, hash_token
 from ..domain.notifications import (
@@ -69,9 +81,11 @@ from ..domain.notifications import (
 from ..domain.policy import Policy
 from ..domain.values import (
     Civility,
+    ContractNumber,
     EmailAddress,
     FixedPhone,
     Identifier,
+    LegalCategory,
     PersonName,
     PostalAddress,
     PostalCode,
@@ -81,6 +95,8 @@ from ..domain.values import (
 from ..ports import (
     CaptchaVerifier,
     Clock,
+    ContractDirectory,
+    EstablishmentRegistry,
     LetterSender,
     Mailer,
     PasswordHasher,
@@ -91,6 +107,9 @@ from ..ports import (
 __all__ = [
     "CaptchaVerifierContract",
     "ClockContract",
+    "Directory",
+    "DirectoryContract",
+    "DirectoryEntry",
     "LetterSenderContract",
     "MailerContract",
     "PasswordHasherContract",
@@ -1161,3 +1180,179 @@ class CaptchaVerifierContract:
         """Rule C1: a wrong, empty or hostile response returns False."""
         for response in ("", " ", "not the answer", "\x00", "<script>", "x" * 256):
             assert captcha.verify(response) is False
+
+
+# --- the directory ------------------------------------------------------------------------
+
+
+class Directory(EstablishmentRegistry, ContractDirectory, Protocol):
+    """Both directory ports, as one adapter serves them."""
+
+
+@frozen(kw_only=True)
+class DirectoryEntry:
+    """One establishment as a directory holds it: its contracts, its legal representative."""
+
+    establishment: Establishment
+    contracts: tuple[Contract, ...] = ()
+    legal_representative: LegalRepresentative | None = None
+
+
+def _line(max_size: int) -> st.SearchStrategy[str]:
+    """Printable text as the directory holds it: accents, apostrophes, ligatures…"""
+    # What TextLine refuses (markup and shell characters) never reaches a directory.
+    forbidden = '<>{}[]\\|`$^~=;*"@'
+    alphabet = st.characters(categories=("L", "N", "Zs", "Pd", "Po"), exclude_characters=forbidden)
+    return st.text(alphabet, min_size=1, max_size=max_size).map(str.strip).filter(bool)
+
+
+_POSTAL_CODES = ("33160", "33500", "69003", "97139", "20000", "75001")
+_FUNDS = ("FMIS", "CNRACL", "IRCANTEC", "RAFP")
+
+
+@st.composite
+def _addresses(draw: st.DrawFn) -> PostalAddress:
+    def optional() -> TextLine | None:
+        return draw(st.none() | _line(38).map(TextLine.parse))
+
+    return PostalAddress(
+        street=TextLine.parse(draw(_line(38))),
+        postal_code=PostalCode.parse(draw(st.sampled_from(_POSTAL_CODES))),
+        city=TextLine.parse(draw(_line(38))),
+        address_complement=optional(),
+        identification_complement=optional(),
+        locality=optional(),
+    )
+
+
+@st.composite
+def _entries(draw: st.DrawFn) -> list[DirectoryEntry]:
+    """One to three establishments; contract numbers are never shared between them (E2)."""
+    sirets = draw(st.lists(st.integers(0, 9_999), min_size=1, max_size=3, unique=True))
+    numbers = iter(
+        draw(
+            st.lists(
+                st.from_regex(r"[A-Z0-9][A-Z0-9/-]{0,29}", fullmatch=True),
+                min_size=6,
+                max_size=6,
+                unique=True,
+            )
+        )
+    )
+    entries = []
+    for n in sirets:
+        siret = _siret(n)
+        held = draw(st.integers(0, 2))
+        entries.append(
+            DirectoryEntry(
+                establishment=Establishment(
+                    siret=siret,
+                    designation=draw(_line(200)),
+                    legal_category=LegalCategory(draw(st.from_regex(r"[0-9]{4}", fullmatch=True))),
+                    closed=draw(st.booleans()),
+                    legal_unit_ceased=draw(st.booleans()),
+                    address=draw(st.none() | _addresses()),
+                ),
+                contracts=tuple(
+                    Contract(
+                        number=ContractNumber.parse(next(numbers)),
+                        fund=draw(st.sampled_from(_FUNDS)),
+                        siret=siret,
+                    )
+                    for _ in range(held)
+                ),
+                legal_representative=draw(
+                    st.none()
+                    | st.builds(
+                        LegalRepresentative,
+                        civility=st.none() | st.sampled_from(Civility),
+                        last_name=_line(64),
+                        first_name=_line(64),
+                        title=st.just("") | _line(100),
+                        address=_addresses(),
+                    )
+                ),
+            )
+        )
+    return entries
+
+
+_COMMUNE = DirectoryEntry(
+    establishment=Establishment(
+        siret=_siret(1), designation="Commune de Saint-Aubin", legal_category=LegalCategory("7210")
+    ),
+    contracts=(Contract(number=ContractNumber.parse("FM330063"), fund="FMIS", siret=_siret(1)),),
+)
+_EHPAD = DirectoryEntry(
+    establishment=Establishment(
+        siret=_siret(2), designation="EHPAD Les Glycines", legal_category=LegalCategory("7364")
+    ),
+)
+
+DirectoryHolding = Callable[[Sequence[DirectoryEntry]], Directory]
+
+
+class DirectoryContract:
+    """The directory ports, :class:`~peps_onboarding.ports.EstablishmentRegistry` and
+    :class:`~peps_onboarding.ports.ContractDirectory`. Fixture ``directory_holding``."""
+
+    @pytest.mark.rule("E2", "E4", "M2", "N2")
+    # Each adapter's subclass runs this one test function: that is the point of a shared
+    # suite, so the executors differ by design; the fixture is a factory that starts
+    # from an empty directory on each call, so it is safe to share across examples.
+    @settings(
+        max_examples=40,
+        deadline=None,
+        suppress_health_check=[
+            HealthCheck.function_scoped_fixture,
+            HealthCheck.differing_executors,
+        ],
+    )
+    @given(entries=_entries())
+    def test_whatever_it_holds_reads_back_equal(
+        self, directory_holding: DirectoryHolding, entries: list[DirectoryEntry]
+    ) -> None:
+        """Rules E2, E4, M2, N2: every establishment, contract and legal representative
+        reads back equal, with any text the directory may hold; ``has_contract`` says
+        whether the SIRET holds one."""
+        directory = directory_holding(entries)
+        for entry in entries:
+            siret = entry.establishment.siret
+            assert directory.establishment(siret) == entry.establishment
+            for contract in entry.contracts:
+                assert directory.contract(siret, contract.number) == contract
+            assert directory.has_contract(siret) == bool(entry.contracts)
+            assert directory.legal_representative(siret) == entry.legal_representative
+
+    @pytest.mark.rule("E1", "M2", "N2")
+    def test_an_unknown_siret_is_none_everywhere(self, directory_holding: DirectoryHolding) -> None:
+        """Rules E1, M2, N2: ``None`` (not an error) for a SIRET the directory does not know."""
+        directory = directory_holding([_COMMUNE])
+        unknown = _siret(3)
+        assert directory.establishment(unknown) is None
+        assert directory.contract(unknown, ContractNumber.parse("FM330063")) is None
+        assert directory.has_contract(unknown) is False
+        assert directory.legal_representative(unknown) is None
+
+    @pytest.mark.rule("E2")
+    def test_a_contract_is_found_only_with_the_siret_that_holds_it(
+        self, directory_holding: DirectoryHolding
+    ) -> None:
+        """Rule E2: the pair must match; another SIRET or another number finds nothing."""
+        directory = directory_holding([_COMMUNE, _EHPAD])
+        number = ContractNumber.parse("FM330063")
+        assert directory.contract(_siret(1), number) == _COMMUNE.contracts[0]
+        assert directory.contract(_siret(2), number) is None
+        assert directory.contract(_siret(1), ContractNumber.parse("FM330064")) is None
+        assert directory.contract(_siret(1), ContractNumber.parse("fm 330063")) is not None
+
+    @pytest.mark.rule("E4", "M2")
+    def test_an_establishment_may_have_no_contract_and_no_representative(
+        self, directory_holding: DirectoryHolding
+    ) -> None:
+        """Rules E4, M2: known to the directory without a contract (the legal category then
+        decides) and without anyone to write to."""
+        directory = directory_holding([_EHPAD])
+        assert directory.establishment(_siret(2)) == _EHPAD.establishment
+        assert directory.has_contract(_siret(2)) is False
+        assert directory.legal_representative(_siret(2)) is None
