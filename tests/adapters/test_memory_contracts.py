@@ -18,6 +18,7 @@ from peps_onboarding.adapters.memory import (
     InMemoryMailer,
 )
 from peps_onboarding.adapters.randomness import SeededRandomSource, SystemRandomSource
+from peps_onboarding.application.rendering import PlainTextEmailRenderer
 from peps_onboarding.application.results import RegistrationSubmitted
 from peps_onboarding.domain.errors import (
     ConflictError,
@@ -43,6 +44,7 @@ from peps_onboarding.testing.contracts import (
     Directory,
     DirectoryContract,
     DirectoryEntry,
+    EmailRendererContract,
     LetterSenderContract,
     MailerContract,
     PasswordHasherContract,
@@ -74,6 +76,12 @@ class TestInMemoryDirectory(DirectoryContract):
     @pytest.fixture
     def directory_holding(self) -> Callable[[Sequence[DirectoryEntry]], Directory]:
         return _memory_directory
+
+
+class TestPlainTextEmailRenderer(EmailRendererContract):
+    @pytest.fixture
+    def renderer(self) -> PlainTextEmailRenderer:
+        return PlainTextEmailRenderer()
 
 
 class TestFakeClock(ClockContract):

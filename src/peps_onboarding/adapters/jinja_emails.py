@@ -23,7 +23,6 @@ from ..domain.policy import Policy
 __all__ = ["JinjaEmailRenderer"]
 
 # Kinds whose whole point is a link: rendering one without it is a wiring error.
-_LINK_KINDS = frozenset({EmailKind.PASSWORD_CREATION, EmailKind.PASSWORD_RESET})
 
 
 def _default_loader() -> BaseLoader:
@@ -59,7 +58,7 @@ class JinjaEmailRenderer:
         self, notification: EmailNotification, *, message_id: str, link_url: str | None
     ) -> EmailMessage:
         """Subject, text and HTML of one e-mail; ``link_url`` carries the raw token (M4)."""
-        if notification.kind in _LINK_KINDS and link_url is None:
+        if notification.kind.carries_link and link_url is None:
             raise ValueError(f"a {notification.kind.value} e-mail needs its link")
         context = self._context(notification, link_url)
         name = notification.kind.value

@@ -114,6 +114,8 @@ class PlainTextEmailRenderer:
     def render(
         self, notification: EmailNotification, *, message_id: str, link_url: str | None
     ) -> EmailMessage:
+        if notification.kind.carries_link and link_url is None:
+            raise ValueError(f"a {notification.kind.value} e-mail needs its link")
         text = "\n".join(
             [
                 f"Bonjour {notification.recipient},",

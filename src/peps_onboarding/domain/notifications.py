@@ -35,6 +35,12 @@ class EmailKind(enum.Enum):
     PASSWORD_RESET = "password_reset"  # A5: 3-day link
     REGISTRATION_WITHDRAWN = "registration_withdrawn"  # C9
 
+    @property
+    def carries_link(self) -> bool:
+        """Whether the e-mail exists to give a single-use link (C5, R5, A5): rendering
+        one without its link is a wiring error, not a useless e-mail."""
+        return self in {EmailKind.PASSWORD_CREATION, EmailKind.PASSWORD_RESET}
+
 
 class LetterKind(enum.Enum):
     CLASSIC_ENROLMENT = "classic_enrolment"  # C5: with the withdrawal procedure

@@ -26,6 +26,7 @@ The suites and their fixtures:
 - :class:`MailerContract`, fixture ``mailer``;
 - :class:`LetterSenderContract`, fixture ``letter_sender``;
 - :class:`CaptchaVerifierContract`, fixture ``captcha``;
+- :class:`EmailRendererContract`, fixture ``renderer``;
 - :class:`DirectoryContract`, fixture ``directory_holding``: a
   ``Callable[[Sequence[DirectoryEntry]], Directory]`` that returns a directory holding
   exactly those entries (it may be called several times in one test; each call replaces
@@ -77,6 +78,7 @@ from ..domain.notifications import (
     Letter,
     LetterKind,
     OutboxMessage,
+    SealedLink,
 )
 from ..domain.policy import Policy
 from ..domain.values import (
@@ -96,6 +98,7 @@ from ..ports import (
     CaptchaVerifier,
     Clock,
     ContractDirectory,
+    EmailRenderer,
     EstablishmentRegistry,
     LetterSender,
     Mailer,
@@ -110,6 +113,7 @@ __all__ = [
     "Directory",
     "DirectoryContract",
     "DirectoryEntry",
+    "EmailRendererContract",
     "LetterSenderContract",
     "MailerContract",
     "PasswordHasherContract",
@@ -1180,6 +1184,103 @@ class CaptchaVerifierContract:
         """Rule C1: a wrong, empty or hostile response returns False."""
         for response in ("", " ", "not the answer", "\x00", "<script>", "x" * 256):
             assert captcha.verify(response) is False
+
+
+_AUTOMATON = "Cet email vous a été envoyé par un automate. Merci de ne pas répondre."
+_LINK_URL = "https://pep.example/mot-de-passe?jeton=tok-9b1f3e27a4c8"
+_SLIPPED_PASSWORD = "Tr0ub4dour&3!"
+_EVERY_FACT = (
+    ("withdrawal_url", "https://pep.example/desinscription?jeton=w1"),
+    ("registered_on", "13/03/2024"),
+    ("login_url", "https://pep.example/connexion"),
+    ("new_user", "Madame Anne Martin"),
+    ("new_user_identifier", "AMA000002"),
+    ("withdrawn_by", "le représentant légal de l'établissement"),
+    ("password", _SLIPPED_PASSWORD),  # a mistake upstream that no e-mail may show
+)
+
+
+def _owed_email(
+    kind: EmailKind, *, designation: str = "Commune de Saint-Aubin"
+) -> EmailNotification:
+    sealed = SealedLink(purpose=LinkPurpose.PASSWORD_CREATION, nonce="00ff", expires_at=_START)
+    return EmailNotification(
+        kind=kind,
+        to="jeanne.dupont@mairie-saint-aubin.fr",
+        recipient="Madame Jeanne Dupont",
+        siret=_siret(1).value,
+        designation=designation,
+        identifier="JDU000001",
+        facts=_EVERY_FACT,
+        link=sealed if kind.carries_link else None,
+    )
+
+
+def _parts(message: EmailMessage) -> tuple[str, ...]:
+    return (message.subject, message.text) + ((message.html,) if message.html else ())
+
+
+class EmailRendererContract:
+    """The :class:`~peps_onboarding.ports.EmailRenderer` port. Fixture ``renderer``."""
+
+    @pytest.mark.rule("M1")
+    @pytest.mark.parametrize("kind", list(EmailKind))
+    def test_every_kind_greets_its_recipient_and_says_it_comes_from_an_automaton(
+        self, renderer: EmailRenderer, kind: EmailKind
+    ) -> None:
+        """Rule M1: a one-line subject, a French greeting, the automaton notice in every
+        body (text, and HTML when there is one)."""
+        message = renderer.render(_owed_email(kind), message_id="m1", link_url=_LINK_URL)
+        assert message.subject.strip() and not {"\r", "\n"} & set(message.subject)
+        assert message.text.startswith("Bonjour Madame Jeanne Dupont,")
+        for body in _parts(message)[1:]:
+            assert _AUTOMATON in body
+
+    @pytest.mark.rule("M1", "M3")
+    @pytest.mark.parametrize("kind", list(EmailKind))
+    def test_the_message_carries_what_the_mailer_needs(
+        self, renderer: EmailRenderer, kind: EmailKind
+    ) -> None:
+        """Rules M1, M3: the outbox id (the idempotency key), the address, the kind, the link."""
+        message = renderer.render(_owed_email(kind), message_id="0f" * 16, link_url=_LINK_URL)
+        assert message.message_id == "0f" * 16
+        assert message.to == "jeanne.dupont@mairie-saint-aubin.fr"
+        assert message.kind is kind
+        assert message.link_url == _LINK_URL
+
+    @pytest.mark.rule("C5", "A5")
+    @pytest.mark.parametrize("kind", [k for k in EmailKind if k.carries_link])
+    def test_a_link_email_gives_its_link_and_cannot_be_rendered_without_it(
+        self, renderer: EmailRenderer, kind: EmailKind
+    ) -> None:
+        """Rules C5, A5: the creation and reset e-mails show their link in the text; without
+        one they are a wiring error (``ValueError``), never an e-mail that leads nowhere."""
+        message = renderer.render(_owed_email(kind), message_id="m1", link_url=_LINK_URL)
+        assert _LINK_URL in message.text
+        with pytest.raises(ValueError, match="link"):
+            renderer.render(_owed_email(kind), message_id="m1", link_url=None)
+
+    @pytest.mark.rule("M4")
+    @pytest.mark.parametrize("kind", list(EmailKind))
+    def test_no_email_shows_a_password(self, renderer: EmailRenderer, kind: EmailKind) -> None:
+        """Rule M4: even a password slipped into the facts reaches no subject and no body."""
+        message = renderer.render(_owed_email(kind), message_id="m1", link_url=_LINK_URL)
+        for part in _parts(message):
+            assert _SLIPPED_PASSWORD not in part
+            assert _SLIPPED_PASSWORD.replace("&", "&amp;") not in part
+
+    @pytest.mark.rule("M1")
+    @pytest.mark.parametrize("kind", list(EmailKind))
+    def test_markup_in_what_users_typed_is_never_live_html(
+        self, renderer: EmailRenderer, kind: EmailKind
+    ) -> None:
+        """Rule M1: a designation holding markup stays text; an HTML body escapes it."""
+        hostile = "<script>alert('x')</script> & Cie"
+        note = _owed_email(kind, designation=hostile)
+        message = renderer.render(note, message_id="m1", link_url=_LINK_URL)
+        assert "\r" not in message.subject and "\n" not in message.subject
+        if message.html is not None:
+            assert "<script>" not in message.html
 
 
 # --- the directory ------------------------------------------------------------------------
