@@ -151,11 +151,7 @@ def _directory_import(args: argparse.Namespace) -> int:
         except (DirectoryFileError, OSError) as error:
             print(f"Import impossible : {error}", file=sys.stderr)
             return 2
-    read, imported, rejected_rows = (
-        f"{n:,}".replace(",", "\u202f")
-        for n in (report.rows_read, report.rows_imported, report.rows_rejected)
-    )
-    print(f"{read} lignes lues, {imported} importées, {rejected_rows} rejetées.")
+    print(report.summary)
     for rejected in report.rejected:
         print(f"  ligne {rejected.line}, {rejected.field} : {rejected.reason}", file=sys.stderr)
     return 0 if report.rows_rejected == 0 else 1

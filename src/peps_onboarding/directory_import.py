@@ -128,6 +128,14 @@ class ImportReport:
     rejected: tuple[RejectedRow, ...] = ()
     rejected_truncated: bool = False
 
+    @property
+    def summary(self) -> str:
+        """One French line: ``1 000 lignes lues, 998 importées, 2 rejetées.``"""
+        return (
+            f"{_thousands(self.rows_read)} lignes lues, {_thousands(self.rows_imported)} "
+            f"importées, {_thousands(self.rows_rejected)} rejetées."
+        )
+
 
 # --- parsing one value ------------------------------------------------------------------
 #

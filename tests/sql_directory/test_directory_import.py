@@ -323,6 +323,14 @@ def test_ten_thousand_rows_import_across_batches(engine: Engine, tmp_path: Path)
     assert len(tables["directory_contracts"]) == len(tables["directory_establishments"]) == 10_000
 
 
+def test_the_summary_writes_counts_the_french_way() -> None:
+    """Thousands apart with narrow no-break spaces, as the progress bar writes them."""
+    report = ImportReport(rows_read=1_234_567, rows_imported=1_234_560, rows_rejected=7)
+    assert report.summary == (
+        "1\u202f234\u202f567 lignes lues, 1\u202f234\u202f560 importées, 7 rejetées."
+    )
+
+
 def test_rejected_rows_are_frozen_values() -> None:
     """RejectedRow is a small immutable value: line, field, reason."""
     rejected = RejectedRow(3, "siret", "Ce numéro SIRET n'est pas valide.")

@@ -206,23 +206,19 @@ class SqlDatabase:
     def upgrade(self, revision: str = "head") -> None:
         """Applies the migrations up to ``revision`` (default: the newest), and logs the
         change of revision on ``peps_onboarding.adapters.sql.stores`` when there is one."""
-        from alembic.runtime.migration import MigrationContext
-
         with self.write() as connection:
-            before = MigrationContext.configure(connection).get_current_revision()
+            before = _revision_of(connection)
             config = alembic_config()
             config.attributes["connection"] = connection
             command.upgrade(config, revision)
-            after = MigrationContext.configure(connection).get_current_revision()
+            after = _revision_of(connection)
         if after != before:
             _log.info("schema upgraded from %s to %s", before or "an empty database", after)
 
     def revision(self) -> str | None:
         """The schema revision the database is at (``None`` when never migrated)."""
-        from alembic.runtime.migration import MigrationContext
-
         with self.engine.connect() as connection:
-            return MigrationContext.configure(connection).get_current_revision()
+            return _revision_of(connection)
 
     # --- outside any unit of work -------------------------------------------------
 
@@ -425,6 +421,12 @@ def alembic_config() -> Config:
     location = resources.files("peps_onboarding.adapters.sql") / "migrations"
     config.set_main_option("script_location", str(location))
     return config
+
+
+def _revision_of(connection: Connection) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
+    return MigrationContext.configure(connection).get_current_revision()
 
 
 def upgrade(url: str | Engine, revision: str = "head") -> None:
