@@ -87,6 +87,7 @@ from ..domain.values import (
     EmailAddress,
     FixedPhone,
     Identifier,
+    InvalidFieldError,
     LegalCategory,
     PersonName,
     PostalAddress,
@@ -1300,11 +1301,18 @@ class DirectoryEntry:
 
 
 def _line(max_size: int) -> st.SearchStrategy[str]:
-    """Printable text as the directory holds it: accents, apostrophes, ligatures…"""
-    # What TextLine refuses (markup and shell characters) never reaches a directory.
-    forbidden = '<>{}[]\\|`$^~=;*"@'
-    alphabet = st.characters(categories=("L", "N", "Zs", "Pd", "Po"), exclude_characters=forbidden)
-    return st.text(alphabet, min_size=1, max_size=max_size).map(str.strip).filter(bool)
+    """Printable text as the directory holds it: accents, apostrophes, ligatures…
+    What TextLine refuses (markup and shell characters) never reaches a directory."""
+
+    def accepted(text: str) -> bool:
+        try:
+            TextLine.parse(text, max_length=max_size)
+        except InvalidFieldError:
+            return False
+        return bool(text)
+
+    alphabet = st.characters(categories=("L", "N", "Zs", "Pd", "Po"))
+    return st.text(alphabet, min_size=1, max_size=max_size).map(str.strip).filter(accepted)
 
 
 _POSTAL_CODES = ("33160", "33500", "69003", "97139", "20000", "75001")
