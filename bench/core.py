@@ -63,8 +63,8 @@ from peps_onboarding import (
     TextLine,
     build_in_memory,
 )
-from peps_onboarding.samples import sample_directory
 from peps_onboarding.testing import PASSWORD, START, Journey
+from peps_onboarding.testing.samples import sample_directory
 
 SECRET = b"bench-secret-bench-secret-bench-"
 NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)

@@ -34,8 +34,8 @@ from peps_onboarding.config import (
 )
 from peps_onboarding.demo import run_demo
 from peps_onboarding.domain.notifications import EmailKind, EmailMessage
-from peps_onboarding.samples import sample_directory
 from peps_onboarding.testing import Journey
+from peps_onboarding.testing.samples import sample_directory
 
 SECRET = "ab" * 32
 

@@ -27,7 +27,7 @@ from .domain.errors import OnboardingError
 from .domain.notifications import EmailMessage
 from .domain.rights import FMIS_REFUNDS, AccessLevel
 from .ports import EmailRenderer, UnitOfWork
-from .samples import sample_directory
+from .testing.samples import sample_directory
 
 __all__ = ["run_demo"]
 

@@ -36,9 +36,9 @@ from peps_onboarding.adapters.randomness import SeededRandomSource
 from peps_onboarding.adapters.sql.stores import SqlDatabase
 from peps_onboarding.bootstrap import InMemoryPlatform
 from peps_onboarding.ports import UnitOfWork, UnitOfWorkFactory
-from peps_onboarding.samples import sample_directory
 from peps_onboarding.testing.journeys import START, Journey
 from peps_onboarding.testing.postgres import postgres_binaries, throwaway_cluster
+from peps_onboarding.testing.samples import sample_directory
 
 _names = itertools.count(1)
 SECRET = b"journey-secret-journey-secret-00"

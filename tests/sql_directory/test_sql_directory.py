@@ -39,8 +39,8 @@ from peps_onboarding.domain.errors import DirectoryUnavailableError
 from peps_onboarding.domain.notifications import LetterNotification
 from peps_onboarding.domain.values import ContractNumber, Siret
 from peps_onboarding.ports import UnitOfWork
-from peps_onboarding.samples import SAMPLE_ESTABLISHMENTS, sample_directory
 from peps_onboarding.testing.journeys import holder_form
+from peps_onboarding.testing.samples import SAMPLE_ESTABLISHMENTS, sample_directory
 
 FAR_FUTURE = datetime(2100, 1, 1, tzinfo=UTC)
 

@@ -31,7 +31,7 @@ from ..application.results import (
 from ..bootstrap import InMemoryPlatform, build_in_memory
 from ..domain.notifications import EmailMessage
 from ..domain.policy import Policy
-from ..samples import sample_directory
+from .samples import sample_directory
 
 __all__ = [
     "COMMUNE",

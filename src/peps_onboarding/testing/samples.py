@@ -5,9 +5,9 @@ The SIRETs carry valid keys but are made up; names and addresses are fictitious.
 
 from __future__ import annotations
 
-from .adapters.memory import InMemoryDirectory
-from .domain.establishment import Contract, Establishment, LegalRepresentative
-from .domain.values import (
+from ..adapters.memory import InMemoryDirectory
+from ..domain.establishment import Contract, Establishment, LegalRepresentative
+from ..domain.values import (
     Civility,
     ContractNumber,
     LegalCategory,
