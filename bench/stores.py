@@ -84,6 +84,12 @@ from peps_onboarding import (
     build,
 )
 from peps_onboarding.adapters.sql.directory import SqlDirectory
+from peps_onboarding.adapters.sql.directory_import import (
+    BATCH_SIZE,
+    COLUMNS,
+    _Upsert,
+    import_directory,
+)
 from peps_onboarding.adapters.sql.directory_tables import (
     contracts,
     establishments,
@@ -95,7 +101,6 @@ from peps_onboarding.adapters.sql.stores import (
     _enrolment_values,
 )
 from peps_onboarding.adapters.sql.tables import accounts, enrolments
-from peps_onboarding.directory_import import BATCH_SIZE, COLUMNS, _Upsert, import_directory
 from peps_onboarding.testing.journeys import holder_form
 from peps_onboarding.testing.postgres import throwaway_cluster
 

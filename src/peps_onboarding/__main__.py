@@ -141,8 +141,8 @@ def _db_upgrade(args: argparse.Namespace) -> int:
 
 
 def _directory_import(args: argparse.Namespace) -> int:
+    from .adapters.sql.directory_import import DirectoryFileError, import_directory
     from .adapters.sql.stores import SqlDatabase
-    from .directory_import import DirectoryFileError, import_directory
 
     with SqlDatabase(_database_url(args)) as database:
         database.upgrade()

@@ -9,10 +9,10 @@ from sqlalchemy import create_engine, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from peps_onboarding.adapters.sql.directory import SqlDirectory
+from peps_onboarding.adapters.sql.directory_import import COLUMNS, import_directory
 from peps_onboarding.adapters.sql.directory_tables import contracts, establishments
 from peps_onboarding.adapters.sql.migrations import SchemaUpgradeError
 from peps_onboarding.adapters.sql.stores import SqlDatabase, upgrade
-from peps_onboarding.directory_import import COLUMNS, import_directory
 from peps_onboarding.domain.values import ContractNumber, Siret
 
 COMMUNE = Siret.parse("21330063500017")

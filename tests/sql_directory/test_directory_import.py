@@ -18,13 +18,7 @@ from sqlalchemy import Engine, create_engine, select
 from stdnum.luhn import calc_check_digit
 
 from peps_onboarding.adapters.sql.directory import SqlDirectory
-from peps_onboarding.adapters.sql.directory_tables import (
-    contracts,
-    establishments,
-    legal_representatives,
-)
-from peps_onboarding.adapters.sql.metadata import metadata
-from peps_onboarding.directory_import import (
+from peps_onboarding.adapters.sql.directory_import import (
     _PARSERS,
     COLUMNS,
     DirectoryFileError,
@@ -36,6 +30,12 @@ from peps_onboarding.directory_import import (
     _siret,
     import_directory,
 )
+from peps_onboarding.adapters.sql.directory_tables import (
+    contracts,
+    establishments,
+    legal_representatives,
+)
+from peps_onboarding.adapters.sql.metadata import metadata
 from peps_onboarding.domain.values import (
     ContractNumber,
     InvalidFieldError,
@@ -281,7 +281,7 @@ def test_the_progress_bar_fills_as_the_file_is_read(
     path.write_text(
         "\n".join([HEADER] + [_line_for(i) for i in range(4_000)]) + "\n", encoding="utf-8"
     )
-    with patch("peps_onboarding.directory_import._PROGRESS_EVERY", 500):
+    with patch("peps_onboarding.adapters.sql.directory_import._PROGRESS_EVERY", 500):
         import_directory(engine, path, progress=True)
         lines = capsys.readouterr().err.split("\r")[1:]
         import_directory(engine, io.StringIO(path.read_text(encoding="utf-8")), progress=True)
@@ -527,7 +527,7 @@ def test_each_number_belongs_to_the_siret_of_the_last_line_naming_it(
     metadata.create_all(engine, tables=[establishments, contracts, legal_representatives])
     expected: dict[str, str] = {}
     try:
-        with patch("peps_onboarding.directory_import.BATCH_SIZE", batch):
+        with patch("peps_onboarding.adapters.sql.directory_import.BATCH_SIZE", batch):
             for lines in files:
                 rows = []
                 for index, number in lines:

@@ -27,6 +27,7 @@ from peps_onboarding import (
 )
 from peps_onboarding.adapters.argon2 import Argon2PasswordHasher
 from peps_onboarding.adapters.sql.directory import SqlDirectory
+from peps_onboarding.adapters.sql.directory_import import import_directory
 from peps_onboarding.adapters.sql.directory_tables import (
     contracts,
     establishments,
@@ -34,7 +35,6 @@ from peps_onboarding.adapters.sql.directory_tables import (
 )
 from peps_onboarding.adapters.sql.metadata import metadata
 from peps_onboarding.adapters.sql.stores import SqlDatabase
-from peps_onboarding.directory_import import import_directory
 from peps_onboarding.domain.errors import DirectoryUnavailableError
 from peps_onboarding.domain.notifications import LetterNotification
 from peps_onboarding.domain.values import ContractNumber, Siret

@@ -5,7 +5,7 @@ Step 1 of the classic path (C1, E2) does two key lookups per attempt, so they mu
 cheap: each lookup is one indexed query whose SQL is built with SQLAlchemy Core and
 compiled once for the engine's dialect, then run through the pooled driver connection.
 No ORM, no per-call compilation, no result-type processing: the rows were validated by
-the importer (:mod:`peps_onboarding.directory_import`) and are trusted as they are.
+the importer (:mod:`.directory_import`) and are trusted as they are.
 
 Built on a :class:`~peps_onboarding.adapters.sql.stores.SqlDatabase` (the directory
 tables live beside the stores), a lookup made while a unit of work of that database is

@@ -42,9 +42,8 @@ from attrs import frozen
 from sqlalchemy import Engine, Table, or_
 from sqlalchemy.dialects import postgresql, sqlite
 
-from .adapters.sql.directory_tables import contracts, establishments, legal_representatives
-from .domain.errors import FieldError, OnboardingError
-from .domain.values import (
+from ...domain.errors import FieldError, OnboardingError
+from ...domain.values import (
     _CONTRACT,
     _FREE_TEXT_FORBIDDEN,
     _LA_POSTE_SIREN,
@@ -59,6 +58,7 @@ from .domain.values import (
     TextLine,
     _siret_keys_ok,
 )
+from .directory_tables import contracts, establishments, legal_representatives
 
 __all__ = [
     "COLUMNS",
