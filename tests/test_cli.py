@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, insert
 
-from peps_onboarding.__main__ import main
 from peps_onboarding.adapters.sql.directory_tables import contracts, establishments
 from peps_onboarding.adapters.sql.stores import upgrade
-from peps_onboarding.worker import Worker
+from peps_onboarding.entrypoints.cli import main
+from peps_onboarding.entrypoints.worker import Worker
 
 SECRET = "cd" * 32
 

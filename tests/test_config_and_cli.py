@@ -17,7 +17,6 @@ from peps_onboarding import (
     NotificationDeliveryError,
     PlainTextEmailRenderer,
 )
-from peps_onboarding.__main__ import main
 from peps_onboarding.adapters.folder_mailer import FolderMailer
 from peps_onboarding.adapters.jinja_emails import JinjaEmailRenderer
 from peps_onboarding.adapters.net_entreprises import HttpNetEntreprisesVerifier
@@ -32,8 +31,9 @@ from peps_onboarding.config import (
     make_net_entreprises,
     make_renderer,
 )
-from peps_onboarding.demo import run_demo
 from peps_onboarding.domain.notifications import EmailKind, EmailMessage
+from peps_onboarding.entrypoints.cli import main
+from peps_onboarding.entrypoints.demo import run_demo
 from peps_onboarding.testing import Journey
 from peps_onboarding.testing.samples import sample_directory
 

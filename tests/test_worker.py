@@ -9,8 +9,8 @@ import threading
 import pytest
 
 from peps_onboarding import NetEntreprisesUnavailableError
+from peps_onboarding.entrypoints.worker import PassReport, Worker
 from peps_onboarding.testing import Journey
-from peps_onboarding.worker import PassReport, Worker
 
 
 @pytest.mark.rule("T1", "M3")

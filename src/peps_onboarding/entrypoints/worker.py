@@ -19,9 +19,9 @@ from types import FrameType
 
 from attrs import define, field, frozen
 
-from .application.platform import Platform
-from .application.results import DispatchReport, SweepReport
-from .domain.errors import ServiceUnavailableError
+from ..application.platform import Platform
+from ..application.results import DispatchReport, SweepReport
+from ..domain.errors import ServiceUnavailableError
 
 __all__ = ["PassReport", "Worker"]
 

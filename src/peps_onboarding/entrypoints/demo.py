@@ -10,9 +10,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .adapters.clock import FakeClock
-from .adapters.randomness import SeededRandomSource
-from .application.commands import (
+from ..adapters.clock import FakeClock
+from ..adapters.randomness import SeededRandomSource
+from ..application.commands import (
     AddressForm,
     ClassicRegistration,
     EstablishmentIdentification,
@@ -21,13 +21,13 @@ from .application.commands import (
     NetEntreprisesCredentials,
     NetEntreprisesForm,
 )
-from .application.results import EstablishmentAlreadyEnrolled, NetEntreprisesSignedIn
-from .bootstrap import InMemoryPlatform, build_in_memory
-from .domain.errors import OnboardingError
-from .domain.notifications import EmailMessage
-from .domain.rights import FMIS_REFUNDS, AccessLevel
-from .ports import EmailRenderer, UnitOfWork
-from .testing.samples import sample_directory
+from ..application.results import EstablishmentAlreadyEnrolled, NetEntreprisesSignedIn
+from ..bootstrap import InMemoryPlatform, build_in_memory
+from ..domain.errors import OnboardingError
+from ..domain.notifications import EmailMessage
+from ..domain.rights import FMIS_REFUNDS, AccessLevel
+from ..ports import EmailRenderer, UnitOfWork
+from ..testing.samples import sample_directory
 
 __all__ = ["run_demo"]
 
@@ -38,15 +38,15 @@ HOSPITAL = "26330045100014"
 def _html_renderer() -> EmailRenderer | None:
     """The production Jinja2 renderer when its extra is installed, else the plain one."""
     try:
-        from .adapters.jinja_emails import JinjaEmailRenderer
+        from ..adapters.jinja_emails import JinjaEmailRenderer
     except ImportError:  # pragma: no cover - the [emails] extra is not installed
         return None
     return JinjaEmailRenderer()
 
 
 def _write_files(world: InMemoryPlatform, folder: Path, out: Callable[[str], None]) -> None:
-    from .adapters.folder_mailer import FolderMailer
-    from .adapters.pdf_letters import SpoolLetterSender
+    from ..adapters.folder_mailer import FolderMailer
+    from ..adapters.pdf_letters import SpoolLetterSender
 
     mails, letters = FolderMailer(folder / "courriels"), SpoolLetterSender(folder / "courriers")
     for mail in world.mailer.sent:
