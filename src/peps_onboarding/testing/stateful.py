@@ -39,6 +39,7 @@ from hypothesis.stateful import (
     rule,
 )
 
+from ..adapters.contents import StoreContents
 from ..application.commands import (
     ClassicRegistration,
     EstablishmentIdentification,
@@ -70,7 +71,6 @@ from .journeys import (
     holder_form,
     net_entreprises_form,
 )
-from .store_contents import StoreContents
 
 __all__ = ["ACCOUNT_MOVES", "ENROLMENT_MOVES", "PlatformMachine", "StoreContents"]
 

@@ -71,7 +71,7 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar
+from typing import Any, Literal, Self, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -125,12 +125,10 @@ from ...domain.values import (
     Siret,
     TextLine,
 )
-from ...serialization import converter
+from ..contents import StoreContents
+from ..serialization import converter
 from ..staging import StagedWrites
 from .tables import accounts, enrolments, events, identifier_counters, links, outbox, rights
-
-if TYPE_CHECKING:
-    from ...testing.store_contents import StoreContents
 
 __all__ = ["SqlDatabase", "SqlUnitOfWork", "alembic_config", "upgrade"]
 
@@ -255,8 +253,6 @@ class SqlDatabase:
         written: on SQLite by ``rowid``; on PostgreSQL by creation time, then id (two
         messages written at the same instant may come in either order).
         """
-        from ...testing.store_contents import StoreContents  # testing depends on us
-
         written: list[ColumnElement[Any]] = (
             [literal_column("outbox.rowid")]
             if self.dialect == "sqlite"

@@ -1,9 +1,10 @@
 """What a store holds, as domain records: what the stateful model reads after each step.
 
-A neutral module (domain records only), so that the model
-(:mod:`peps_onboarding.testing.stateful`) and the store adapters that can list their
-whole contents (:meth:`SqlDatabase.contents
-<peps_onboarding.adapters.sql.stores.SqlDatabase.contents>`) share one value.
+A value of domain records only, so that the store adapters that can list their whole
+contents (:meth:`SqlDatabase.contents
+<peps_onboarding.adapters.sql.stores.SqlDatabase.contents>`) and the model that reads
+them (:mod:`peps_onboarding.testing.stateful`, which re-exports it for hosts) share one
+value without an adapter depending on the test support.
 """
 
 from __future__ import annotations
