@@ -22,15 +22,14 @@ from peps_onboarding.adapters.jinja_emails import JinjaEmailRenderer
 from peps_onboarding.adapters.net_entreprises import HttpNetEntreprisesVerifier
 from peps_onboarding.adapters.pdf_letters import SpoolLetterSender
 from peps_onboarding.adapters.smtp import SmtpMailer
-from peps_onboarding.config import (
-    ConfigError,
+from peps_onboarding.bootstrap import (
     build_from_config,
-    load_config,
     make_letters,
     make_mailer,
     make_net_entreprises,
     make_renderer,
 )
+from peps_onboarding.config import ConfigError, load_config
 from peps_onboarding.domain.notifications import EmailKind, EmailMessage
 from peps_onboarding.entrypoints.cli import main
 from peps_onboarding.entrypoints.demo import run_demo

@@ -1,10 +1,16 @@
-"""The composition root: the one place where adapters are wired into a :class:`Platform`."""
+"""The composition root: the one place where adapters are wired into a :class:`Platform`.
+
+:func:`build` takes the adapters; :func:`build_in_memory` makes them all in memory;
+:func:`build_from_config` makes the ones a :class:`~peps_onboarding.config.PlatformConfig`
+names (``make_mailer``, ``make_letters``, ``make_renderer``, ``make_net_entreprises``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import cast
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from .adapters.argon2 import Argon2PasswordHasher
 from .adapters.clock import SystemClock
@@ -20,6 +26,7 @@ from .adapters.randomness import SystemRandomSource
 from .application.platform import Platform
 from .application.rendering import PlainTextEmailRenderer
 from .application.secrets import PlatformSecret
+from .config import DEFAULT_BASE_URL, ConfigError, PlatformConfig
 from .domain.policy import Policy
 from .ports import (
     CaptchaVerifier,
@@ -35,9 +42,16 @@ from .ports import (
     UnitOfWork,
 )
 
-__all__ = ["InMemoryPlatform", "build", "build_in_memory"]
-
-DEFAULT_BASE_URL = "https://plateforme-employeurs.caissedesdepots.fr"
+__all__ = [
+    "InMemoryPlatform",
+    "build",
+    "build_from_config",
+    "build_in_memory",
+    "make_letters",
+    "make_mailer",
+    "make_net_entreprises",
+    "make_renderer",
+]
 
 
 def build(
@@ -146,4 +160,109 @@ def build_in_memory(
         letters=letters,
         net_entreprises=net_entreprises,
         captcha=captcha,
+    )
+
+
+# --- from the configuration ------------------------------------------------------------
+
+
+def make_mailer(config: PlatformConfig) -> Mailer:
+    """The mailer ``config.mail_backend`` names: in memory, a folder of ``.eml``, or SMTP."""
+    if config.mail_backend == "folder":
+        from .adapters.folder_mailer import FolderMailer
+
+        return FolderMailer(config.mail_folder, sender_address=config.sender_address)
+    if config.mail_backend == "smtp":
+        from .adapters.smtp import SmtpMailer, SmtpSettings
+
+        return SmtpMailer(
+            SmtpSettings(
+                host=config.smtp_host,
+                port=config.smtp_port,
+                security=config.smtp_security,  # type: ignore[arg-type]  # validated there
+                username=config.smtp_username,
+                password=config.smtp_password,
+                sender_address=config.sender_address,
+            )
+        )
+    return InMemoryMailer()
+
+
+def make_letters(config: PlatformConfig) -> LetterSender:
+    """The letter sender ``config.letters_backend`` names: in memory, or a PDF spool."""
+    if config.letters_backend == "spool":
+        from .adapters.pdf_letters import SpoolLetterSender
+
+        return SpoolLetterSender(config.letters_folder)
+    return InMemoryLetterSender()
+
+
+def make_renderer(config: PlatformConfig) -> EmailRenderer:
+    """HTML and text e-mails (Jinja) when ``config.html_emails``, else plain text."""
+    if config.html_emails:
+        from .adapters.jinja_emails import JinjaEmailRenderer
+
+        return JinjaEmailRenderer()
+    return PlainTextEmailRenderer()
+
+
+def make_net_entreprises(config: PlatformConfig) -> NetEntreprisesVerifier:
+    """Net-Entreprises over HTTP when an environment is configured, else in memory."""
+    if config.net_entreprises_environment is None:
+        return InMemoryNetEntreprisesVerifier()
+    from .adapters.net_entreprises import (
+        HttpNetEntreprisesVerifier,
+        NetEntreprisesEnvironment,
+        NetEntreprisesSettings,
+    )
+
+    environment = config.net_entreprises_environment
+    if environment not in ("test", "production"):
+        raise ConfigError("PEPS_NET_ENTREPRISES_ENV must be test or production")
+    settings = NetEntreprisesSettings(environment=cast(NetEntreprisesEnvironment, environment))
+    if config.net_entreprises_service_code:
+        settings = evolve(settings, service_code=config.net_entreprises_service_code)
+    return HttpNetEntreprisesVerifier(settings)
+
+
+def build_from_config(
+    config: PlatformConfig,
+    *,
+    unit_of_work: Callable[[], UnitOfWork],
+    directory: ContractDirectory,
+    registry: EstablishmentRegistry | None = None,
+    captcha: CaptchaVerifier,
+    clock: Clock | None = None,
+    hasher: PasswordHasher | None = None,
+    policy: Policy | None = None,
+) -> Platform:
+    """The platform with the adapters the configuration names.
+
+    ``registry`` defaults to INSEE Sirene when a key is configured, else to
+    ``directory`` (which must then also be an :class:`EstablishmentRegistry`).
+    """
+    if config.secret is None:
+        raise ConfigError("PEPS_SECRET (or PEPS_SECRET_FILE) is required")
+    if registry is None and config.sirene_api_key:
+        from .adapters.sirene import SireneRegistry, SireneSettings
+
+        registry = SireneRegistry(SireneSettings(api_key=config.sirene_api_key))
+    if registry is None:
+        if not hasattr(directory, "establishment"):
+            raise ConfigError("no establishment registry: configure Sirene or pass one")
+        registry = cast(EstablishmentRegistry, directory)
+    return build(
+        unit_of_work=unit_of_work,
+        registry=registry,
+        contracts=directory,
+        net_entreprises=make_net_entreprises(config),
+        captcha=captcha,
+        mailer=make_mailer(config),
+        letters=make_letters(config),
+        renderer=make_renderer(config),
+        secret=config.secret,
+        clock=clock,
+        hasher=hasher,
+        policy=policy,
+        base_url=config.base_url,
     )

@@ -1,40 +1,27 @@
-"""Configuration of the outside adapters, from environment variables or a TOML file.
+"""Settings of the outside adapters, from environment variables or a TOML file.
 
 Precedence: environment variables over the TOML file (``PEPS_CONFIG`` names it) over
 the defaults. With no configuration at all, e-mails and letters stay in memory, which
 is what tests and the demo want; production sets at least the secret and the mail and
 letter back-ends. Secrets (the platform secret, the SMTP password, the Sirene key) are
 read from the environment or from files, never written in the TOML itself.
-See ``docs/adapters.md`` for every setting.
+See ``docs/adapters.md`` for every setting. This module only reads and checks them;
+:func:`peps_onboarding.bootstrap.build_from_config` builds the adapters they name.
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal, cast
 
 from attrs import frozen
 
-from .application.platform import Platform
-from .bootstrap import DEFAULT_BASE_URL, build
-from .domain.policy import Policy
-from .ports import (
-    CaptchaVerifier,
-    Clock,
-    ContractDirectory,
-    EmailRenderer,
-    EstablishmentRegistry,
-    LetterSender,
-    Mailer,
-    NetEntreprisesVerifier,
-    PasswordHasher,
-    UnitOfWork,
-)
+__all__ = ["DEFAULT_BASE_URL", "ConfigError", "PlatformConfig", "load_config"]
 
-__all__ = ["ConfigError", "PlatformConfig", "build_from_config", "load_config"]
+DEFAULT_BASE_URL = "https://plateforme-employeurs.caissedesdepots.fr"
 
 MailBackend = Literal["memory", "folder", "smtp"]
 LettersBackend = Literal["memory", "spool"]
@@ -156,112 +143,4 @@ def load_config(environ: Mapping[str, str] | None = None) -> PlatformConfig:
         net_entreprises_environment=get("net_entreprises", "environment"),
         net_entreprises_service_code=get("net_entreprises", "service_code"),
         sirene_api_key=secret_from("PEPS_SIRENE_API_KEY", "PEPS_SIRENE_API_KEY_FILE"),
-    )
-
-
-def make_mailer(config: PlatformConfig) -> Mailer:
-    if config.mail_backend == "folder":
-        from .adapters.folder_mailer import FolderMailer
-
-        return FolderMailer(config.mail_folder, sender_address=config.sender_address)
-    if config.mail_backend == "smtp":
-        from .adapters.smtp import SmtpMailer, SmtpSettings
-
-        return SmtpMailer(
-            SmtpSettings(
-                host=config.smtp_host,
-                port=config.smtp_port,
-                security=config.smtp_security,  # type: ignore[arg-type]  # validated there
-                username=config.smtp_username,
-                password=config.smtp_password,
-                sender_address=config.sender_address,
-            )
-        )
-    from .adapters.memory import InMemoryMailer
-
-    return InMemoryMailer()
-
-
-def make_letters(config: PlatformConfig) -> LetterSender:
-    if config.letters_backend == "spool":
-        from .adapters.pdf_letters import SpoolLetterSender
-
-        return SpoolLetterSender(config.letters_folder)
-    from .adapters.memory import InMemoryLetterSender
-
-    return InMemoryLetterSender()
-
-
-def make_renderer(config: PlatformConfig) -> EmailRenderer:
-    if config.html_emails:
-        from .adapters.jinja_emails import JinjaEmailRenderer
-
-        return JinjaEmailRenderer()
-    from .application.rendering import PlainTextEmailRenderer
-
-    return PlainTextEmailRenderer()
-
-
-def make_net_entreprises(config: PlatformConfig) -> NetEntreprisesVerifier:
-    if config.net_entreprises_environment is None:
-        from .adapters.memory import InMemoryNetEntreprisesVerifier
-
-        return InMemoryNetEntreprisesVerifier()
-    from .adapters.net_entreprises import (
-        HttpNetEntreprisesVerifier,
-        NetEntreprisesEnvironment,
-        NetEntreprisesSettings,
-    )
-
-    environment = config.net_entreprises_environment
-    if environment not in ("test", "production"):
-        raise ConfigError("PEPS_NET_ENTREPRISES_ENV must be test or production")
-    settings = NetEntreprisesSettings(environment=cast(NetEntreprisesEnvironment, environment))
-    if config.net_entreprises_service_code:
-        from attrs import evolve
-
-        settings = evolve(settings, service_code=config.net_entreprises_service_code)
-    return HttpNetEntreprisesVerifier(settings)
-
-
-def build_from_config(
-    config: PlatformConfig,
-    *,
-    unit_of_work: Callable[[], UnitOfWork],
-    directory: ContractDirectory,
-    registry: EstablishmentRegistry | None = None,
-    captcha: CaptchaVerifier,
-    clock: Clock | None = None,
-    hasher: PasswordHasher | None = None,
-    policy: Policy | None = None,
-) -> Platform:
-    """The platform with the adapters the configuration names.
-
-    ``registry`` defaults to INSEE Sirene when a key is configured, else to
-    ``directory`` (which must then also be an :class:`EstablishmentRegistry`).
-    """
-    if config.secret is None:
-        raise ConfigError("PEPS_SECRET (or PEPS_SECRET_FILE) is required")
-    if registry is None and config.sirene_api_key:
-        from .adapters.sirene import SireneRegistry, SireneSettings
-
-        registry = SireneRegistry(SireneSettings(api_key=config.sirene_api_key))
-    if registry is None:
-        if not hasattr(directory, "establishment"):
-            raise ConfigError("no establishment registry: configure Sirene or pass one")
-        registry = cast(EstablishmentRegistry, directory)
-    return build(
-        unit_of_work=unit_of_work,
-        registry=registry,
-        contracts=directory,
-        net_entreprises=make_net_entreprises(config),
-        captcha=captcha,
-        mailer=make_mailer(config),
-        letters=make_letters(config),
-        renderer=make_renderer(config),
-        secret=config.secret,
-        clock=clock,
-        hasher=hasher,
-        policy=policy,
-        base_url=config.base_url,
     )

@@ -170,7 +170,8 @@ def _positive_int(text: str) -> int:
 def _worker(args: argparse.Namespace) -> int:
     from ..adapters.sql.directory import SqlDirectory
     from ..adapters.sql.stores import SqlDatabase
-    from ..config import ConfigError, build_from_config, load_config
+    from ..bootstrap import build_from_config
+    from ..config import ConfigError, load_config
     from .worker import Worker
 
     try:
