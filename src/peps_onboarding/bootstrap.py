@@ -23,6 +23,7 @@ from .adapters.memory import (
     InMemoryNetEntreprisesVerifier,
 )
 from .adapters.randomness import SystemRandomSource
+from .application.dependencies import Dependencies
 from .application.platform import Platform
 from .application.rendering import PlainTextEmailRenderer
 from .application.secrets import PlatformSecret
@@ -80,22 +81,28 @@ def build(
     Production defaults: system clock, Argon2id, the OS random source, plain-text
     e-mails and the spec's policy.
     """
+    hasher = hasher or Argon2PasswordHasher()
     return Platform(
-        unit_of_work=unit_of_work,
-        registry=registry,
-        contracts=contracts,
-        net_entreprises=net_entreprises,
-        captcha=captcha,
-        clock=clock or SystemClock(),
-        hasher=hasher or Argon2PasswordHasher(),
-        random=random or SystemRandomSource(),
-        mailer=mailer,
-        letters=letters,
-        renderer=renderer or PlainTextEmailRenderer(),
-        secret=PlatformSecret(secret),
-        policy=policy or Policy(),
-        base_url=base_url,
-        accept_test_email_domains=accept_test_email_domains,
+        Dependencies(
+            unit_of_work=unit_of_work,
+            registry=registry,
+            contracts=contracts,
+            net_entreprises=net_entreprises,
+            captcha=captcha,
+            clock=clock or SystemClock(),
+            hasher=hasher,
+            random=random or SystemRandomSource(),
+            mailer=mailer,
+            letters=letters,
+            renderer=renderer or PlainTextEmailRenderer(),
+            secret=PlatformSecret(secret),
+            policy=policy or Policy(),
+            base_url=base_url,
+            accept_test_email_domains=accept_test_email_domains,
+            # Compared against when the identifier is unknown, so that both answers
+            # cost one hash comparison (A4).
+            dummy_hash=hasher.hash("Pep's-0-dummy!"),
+        )
     )
 
 
@@ -123,15 +130,17 @@ def build_in_memory(
     secret: bytes | None = None,
     base_url: str = DEFAULT_BASE_URL,
     unit_of_work: Callable[[], UnitOfWork] | None = None,
+    database: InMemoryDatabase | None = None,
 ) -> InMemoryPlatform:
     """Everything in memory: for hosts' tests, and for the demo.
 
     The hasher defaults to Argon2id with the cheapest parameters, so tests stay fast.
     ``unit_of_work`` puts the stores elsewhere (a SQLite file for the demo); the
-    returned ``database`` is then unused.
+    returned ``database`` is then unused. ``database`` brings a ready one (for instance
+    an ``InMemoryDatabase(interleave=…)`` for the concurrency suite).
     """
     source = random or SystemRandomSource()
-    database = InMemoryDatabase()
+    database = database or InMemoryDatabase()
     directory = directory or InMemoryDirectory()
     mailer, letters = InMemoryMailer(), InMemoryLetterSender()
     net_entreprises, captcha = InMemoryNetEntreprisesVerifier(), InMemoryCaptchaVerifier()

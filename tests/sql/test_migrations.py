@@ -37,7 +37,7 @@ from peps_onboarding.domain.values import (
 )
 from peps_onboarding.serialization import converter
 
-HEAD = "0003"
+HEAD = "0004"
 AT = datetime(2024, 3, 13, 9, 30, tzinfo=UTC)
 SIRET = Siret.parse("21330063500017")
 IDENTIFIER = Identifier.build("JDU", 7)
@@ -265,7 +265,7 @@ def test_a_database_at_0001_upgrades_in_place_and_keeps_its_data(empty_url: str)
         with database.unit_of_work() as uow:
             assert uow.enrolments.get(SIRET) == evolve(enrolment, version=1)
             assert uow.accounts.get(IDENTIFIER) == evolve(account, version=1)
-            assert uow.links.by_hash(link.token_hash) == link
+            assert uow.links.by_hash(link.token_hash) == evolve(link, version=1)  # 0004
             assert list(uow.events.history(SIRET)) == [event]
             assert list(uow.outbox.due(AT, 10)) == [message]
             assert [e.siret for e in uow.enrolments.due(AT + timedelta(days=8))] == [SIRET]

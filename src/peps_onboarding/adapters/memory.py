@@ -79,9 +79,16 @@ class DeadlineIndex(Generic[K]):
 
 
 class InMemoryDatabase:
-    """The committed state shared by every unit of work made from it."""
+    """The committed state shared by every unit of work made from it.
 
-    def __init__(self) -> None:
+    ``interleave``, when given, runs at the start of every commit, after the use case's
+    reads and before their check: a test passes a pause (or a barrier) there so that
+    concurrent use cases interleave as they would on a real database, where the time
+    between reading and committing is far longer than in memory.
+    """
+
+    def __init__(self, *, interleave: Callable[[], None] | None = None) -> None:
+        self.interleave = interleave
         self.lock = threading.RLock()
         self.enrolments: dict[Siret, Enrolment] = {}
         self.enrolment_deadlines: DeadlineIndex[Siret] = DeadlineIndex()
@@ -89,6 +96,7 @@ class InMemoryDatabase:
         self.accounts_of: dict[Siret, list[Identifier]] = {}
         self.account_deadlines: DeadlineIndex[Identifier] = DeadlineIndex()
         self.counters: dict[str, int] = {}
+        self.password_checks: dict[Identifier, int] = {}
         self.links: dict[str, Link] = {}
         self.links_of: dict[tuple[Identifier, LinkPurpose], list[str]] = {}
         self.events: list[DomainEvent] = []
@@ -133,6 +141,7 @@ class _AccountStore:
     def __init__(self, db: InMemoryDatabase) -> None:
         self._db = db
         self.staged: StagedWrites[Identifier, Account] = StagedWrites()
+        self.released: set[Identifier] = set()
 
     def get(self, identifier: Identifier) -> Account | None:
         staged = self.staged.get(identifier)
@@ -167,8 +176,21 @@ class _AccountStore:
             keys = self._db.account_deadlines.candidates(at)
         return _due_overlay(keys, self.get, self.staged, at)
 
+    def reserve_password_check(self, identifier: Identifier, limit: int) -> bool:
+        # Like ``next_number``: outside the transaction, taken at once.
+        with self._db.lock:
+            taken = self._db.password_checks.get(identifier, 0)
+            if taken >= limit:
+                return False
+            self._db.password_checks[identifier] = taken + 1
+        return True
+
+    def release_password_checks(self, identifier: Identifier) -> None:
+        self.released.add(identifier)
+
 
 R = TypeVar("R", Enrolment, Account)
+V = TypeVar("V", Enrolment, Account, Link)
 
 
 def _due_overlay(
@@ -189,7 +211,7 @@ def _deadline_of(record: Enrolment | Account) -> datetime:
 class _LinkStore:
     def __init__(self, db: InMemoryDatabase) -> None:
         self._db = db
-        self.staged: dict[str, Link] = {}
+        self.staged: StagedWrites[str, Link] = StagedWrites()
 
     def by_hash(self, token_hash: str) -> Link | None:
         return self.staged.get(token_hash) or self._db.links.get(token_hash)
@@ -199,14 +221,19 @@ class _LinkStore:
             hashes = list(self._db.links_of.get((identifier, purpose), ()))
         hashes += [
             h
-            for h, link in self.staged.items()
+            for h, link in self.staged.added.items()
             if link.identifier == identifier and link.purpose is purpose and h not in hashes
         ]
         found = (self.by_hash(h) for h in hashes)
         return [link for link in found if link is not None]
 
-    def save(self, link: Link) -> None:
-        self.staged[link.token_hash] = link
+    def add(self, link: Link) -> None:
+        if self.by_hash(link.token_hash) is not None:
+            raise ConflictError("link exists")
+        self.staged.added[link.token_hash] = evolve(link, version=1)
+
+    def update(self, link: Link) -> None:
+        self.staged.stage_update(link.token_hash, link, self.by_hash(link.token_hash))
 
 
 class _EventStore:
@@ -290,6 +317,7 @@ class InMemoryUnitOfWork:
         self.enrolments.staged.clear()
         self.accounts.staged.clear()
         self.links.staged.clear()
+        self.accounts.released.clear()
         self.events.staged.clear()
         self.outbox.staged.clear()
         self.outbox.added.clear()
@@ -297,18 +325,20 @@ class InMemoryUnitOfWork:
 
     def commit(self) -> None:
         db = self._db
+        if db.interleave is not None:
+            db.interleave()
         with db.lock:
             self._check(db.enrolments, self.enrolments.staged)
             self._check(db.accounts, self.accounts.staged)
+            self._check(db.links, self.links.staged)
             for message_id, (claimed_at, _) in self.outbox.claims.items():
                 if db.claims.get(message_id, claimed_at) > claimed_at:
                     raise ConflictError("another dispatcher claimed this message")
             self._apply_enrolments()
             self._apply_accounts()
-            for token_hash, link in self.links.staged.items():
-                if token_hash not in db.links:
-                    db.links_of.setdefault((link.identifier, link.purpose), []).append(token_hash)
-                db.links[token_hash] = link
+            self._apply_links()
+            for identifier in self.accounts.released:
+                db.password_checks.pop(identifier, None)
             for event in self.events.staged:
                 db.events.append(event)
                 db.events_of.setdefault(event.siret, []).append(event)
@@ -325,7 +355,7 @@ class InMemoryUnitOfWork:
         self.rollback()
 
     @staticmethod
-    def _check(committed: dict[K, R], staged: StagedWrites[K, R]) -> None:
+    def _check(committed: dict[K, V], staged: StagedWrites[K, V]) -> None:
         for key in staged.added:
             if key in committed:
                 raise ConflictError("record exists")
@@ -341,6 +371,15 @@ class InMemoryUnitOfWork:
                 record = evolve(record, version=staged.expected[key] + 1)
             db.enrolments[key] = record
             db.enrolment_deadlines.set(key, record.deadline)
+
+    def _apply_links(self) -> None:
+        db, staged = self._db, self.links.staged
+        for key, link in staged.added.items():
+            db.links_of.setdefault((link.identifier, link.purpose), []).append(key)
+        for key, link in (*staged.added.items(), *staged.updated.items()):
+            if key in staged.expected:
+                link = evolve(link, version=staged.expected[key] + 1)
+            db.links[key] = link
 
     def _apply_accounts(self) -> None:
         db, staged = self._db, self.accounts.staged

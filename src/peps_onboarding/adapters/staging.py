@@ -1,4 +1,4 @@
-"""The writes a unit of work stages on versioned records (enrolments, accounts), shared by
+"""The writes a unit of work stages on versioned records (enrolments, accounts, links), shared by
 the in-memory and SQL stores so both honour the port's optimistic-version contract alike:
 an update must carry the version read; within one unit of work the version does not move,
 so several updates compose; the commit checks ``expected`` and stores ``version + 1``."""
@@ -11,11 +11,12 @@ from typing import Generic, TypeVar
 from ..domain.account import Account
 from ..domain.errors import ConcurrentUpdateError, NotFoundError
 from ..domain.establishment import Enrolment
+from ..domain.links import Link
 
 __all__ = ["StagedWrites"]
 
 K = TypeVar("K", bound=Hashable)
-R = TypeVar("R", Enrolment, Account)
+R = TypeVar("R", Enrolment, Account, Link)
 
 
 class StagedWrites(Generic[K, R]):

@@ -38,7 +38,7 @@ from .values import (
     TextLine,
 )
 
-__all__ = ["Account", "AccountState", "Holder", "Profile"]
+__all__ = ["ACCOUNT_MOVES", "Account", "AccountState", "Holder", "Profile"]
 
 
 class Profile(enum.Enum):
@@ -79,6 +79,34 @@ _STATE_LABELS = {
     AccountState.EXPIRED: "Expiré",
     AccountState.DELETED: "Supprimé",
     AccountState.INVALIDATED: "Infirmé",
+}
+
+
+_OPEN = frozenset(
+    {
+        AccountState.PENDING_ACTIVATION,
+        AccountState.ACTIVE,
+        AccountState.BLOCKED,
+        AccountState.EXPIRED,
+    }
+)
+
+# Rule A2: every move an account has, and the states it may start from. A move not
+# listed here, or from another state, raises TransitionNotAllowedError.
+ACCOUNT_MOVES: dict[str, frozenset[AccountState]] = {
+    "activate": frozenset({AccountState.PENDING_ACTIVATION}),
+    "restart_activation": frozenset({AccountState.PENDING_ACTIVATION}),
+    "login": frozenset({AccountState.ACTIVE}),
+    "record_failed_login": frozenset({AccountState.ACTIVE}),
+    "reset_password": frozenset({AccountState.ACTIVE, AccountState.BLOCKED, AccountState.EXPIRED}),
+    "unblock": frozenset({AccountState.BLOCKED}),
+    "expire": frozenset({AccountState.ACTIVE}),
+    "renew": frozenset({AccountState.EXPIRED}),
+    "restart_lifetime": frozenset({AccountState.ACTIVE, AccountState.BLOCKED}),
+    "delete": _OPEN,
+    "invalidate": _OPEN,
+    "set_right": _OPEN,
+    "change_profile": _OPEN,
 }
 
 
@@ -186,8 +214,8 @@ class Account:
 
     # --- A2 transitions --------------------------------------------------------------
 
-    def _require(self, action: str, *states: AccountState) -> None:
-        if self.state not in states:
+    def _require(self, action: str) -> None:
+        if self.state not in ACCOUNT_MOVES[action]:
             raise TransitionNotAllowedError(self.state.value, action)
 
     def _fact(self, cls: type[DomainEvent], at: datetime, actor: str | None = None) -> DomainEvent:
@@ -200,7 +228,7 @@ class Account:
 
     def activate(self, *, password_hash: str, at: datetime) -> Transition[Account]:
         """Rule C7: « En attente d'activation » → « Actif » when the password is created."""
-        self._require("activate", AccountState.PENDING_ACTIVATION)
+        self._require("activate")
         if self.net_entreprises:
             raise TransitionNotAllowedError(self.state.value, "activate (Net-Entreprises)")
         active = evolve(
@@ -214,13 +242,13 @@ class Account:
 
     def record_login(self, *, at: datetime, policy: Policy) -> Transition[Account]:
         """Rule A4/A7: a success resets the failures and restarts the 18 months."""
-        self._require("login", AccountState.ACTIVE)
+        self._require("login")
         logged = evolve(self, failed_logins=0, last_login_at=at, expires_at=policy.expiry_from(at))
         return Transition(logged, (self._fact(LoginSucceeded, at, actor=self.identifier.value),))
 
     def record_failed_login(self, *, at: datetime, policy: Policy) -> Transition[Account]:
         """Rule A4: the ``max_failed_logins``-th consecutive failure blocks the account."""
-        self._require("record_failed_login", AccountState.ACTIVE)
+        self._require("record_failed_login")
         failures = self.failed_logins + 1
         failed = LoginFailed(
             at=at,
@@ -239,9 +267,7 @@ class Account:
 
         An expired account keeps its state: only an administrator renews it (A7).
         """
-        self._require(
-            "reset_password", AccountState.ACTIVE, AccountState.BLOCKED, AccountState.EXPIRED
-        )
+        self._require("reset_password")
         if self.net_entreprises:
             raise TransitionNotAllowedError(self.state.value, "reset_password (Net-Entreprises)")
         events: list[DomainEvent] = [self._fact(PasswordReset, at)]
@@ -258,13 +284,13 @@ class Account:
 
     def unblock(self, *, at: datetime, actor: str) -> Transition[Account]:
         """Rule R5: an administrator unblocks a blocked account."""
-        self._require("unblock", AccountState.BLOCKED)
+        self._require("unblock")
         unblocked = evolve(self, state=AccountState.ACTIVE, failed_logins=0)
         return Transition(unblocked, (self._fact(AccountUnblocked, at, actor),))
 
     def expire(self, *, at: datetime) -> Transition[Account]:
         """Rule A7: « Actif » → « Expiré » once the expiration date has passed."""
-        self._require("expire", AccountState.ACTIVE)
+        self._require("expire")
         if self.expires_at is None or at < self.expires_at:
             raise TransitionNotAllowedError(self.state.value, "expire before the expiry date")
         return Transition(
@@ -273,7 +299,7 @@ class Account:
 
     def renew(self, *, at: datetime, actor: str, policy: Policy) -> Transition[Account]:
         """Rule A7: an administrator renews an expired account; the 18 months restart."""
-        self._require("renew", AccountState.EXPIRED)
+        self._require("renew")
         expires_at = policy.expiry_from(at)
         renewed = evolve(self, state=AccountState.ACTIVE, expires_at=expires_at, failed_logins=0)
         event = AccountRenewed(
@@ -285,14 +311,20 @@ class Account:
         )
         return Transition(renewed, (event,))
 
-    def restart_lifetime(self, *, at: datetime, policy: Policy) -> Account:
-        """Rule A7: access opening restarts the count (not a state change)."""
-        return evolve(self, expires_at=policy.expiry_from(at))
+    def restart_lifetime(self, *, at: datetime, policy: Policy) -> Transition[Account]:
+        """Rule A7: access opening restarts the 18 months (the event is AccessOpened)."""
+        self._require("restart_lifetime")
+        return Transition(evolve(self, expires_at=policy.expiry_from(at)))
+
+    def restart_activation(self, *, until: datetime) -> Transition[Account]:
+        """Rule C3: a new password-creation link moves the activation deadline to its end
+        (the event is the link's LinkIssued, which carries that end)."""
+        self._require("restart_activation")
+        return Transition(evolve(self, activation_deadline=until))
 
     def delete(self, *, at: datetime, actor: str, reason: str) -> Transition[Account]:
         """Rule A2: any state → deleted (creation link expired, withdrawal)."""
-        if self.state.is_closed:
-            raise TransitionNotAllowedError(self.state.value, "delete")
+        self._require("delete")
         deleted = evolve(self, state=AccountState.DELETED, password_hash=None)
         event = AccountDeleted(
             at=at, siret=self.siret.value, account=self.identifier.value, actor=actor, reason=reason
@@ -301,8 +333,7 @@ class Account:
 
     def invalidate(self, *, at: datetime, actor: str) -> Transition[Account]:
         """Rule A2/R5: any state → invalidated by an administrator (« infirmer »)."""
-        if self.state.is_closed:
-            raise TransitionNotAllowedError(self.state.value, "invalidate")
+        self._require("invalidate")
         invalidated = evolve(self, state=AccountState.INVALIDATED, password_hash=None)
         return Transition(invalidated, (self._fact(AccountInvalidated, at, actor),))
 
@@ -312,8 +343,7 @@ class Account:
         self, *, service: str, level: AccessLevel, at: datetime, actor: str
     ) -> Transition[Account]:
         """Rule R3: one level per (account, service)."""
-        if self.state.is_closed:
-            raise TransitionNotAllowedError(self.state.value, "set_right")
+        self._require("set_right")
         if self.level(service) is level:
             return Transition(self)
         rights = (*(r for r in self.rights if r.service != service), Right(service, level))
@@ -329,8 +359,7 @@ class Account:
 
     def change_profile(self, *, profile: Profile, at: datetime, actor: str) -> Transition[Account]:
         """Rule R5: promote or demote (the caller guards E5)."""
-        if self.state.is_closed:
-            raise TransitionNotAllowedError(self.state.value, "change_profile")
+        self._require("change_profile")
         if self.profile is profile:
             return Transition(self)
         event = ProfileChanged(

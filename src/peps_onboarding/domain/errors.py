@@ -32,10 +32,12 @@ __all__ = [
     "LegalCategoryNotEligibleError",
     "LinkNoLongerValidError",
     "NetEntreprisesAccountBlockedError",
+    "NetEntreprisesAccountExistsError",
     "NetEntreprisesNotRegisteredError",
     "NetEntreprisesPasswordExpiredError",
     "NetEntreprisesRefusedError",
     "NetEntreprisesTicketInvalidError",
+    "NetEntreprisesTicketUsedError",
     "NetEntreprisesUnavailableError",
     "NotFoundError",
     "NotificationDeliveryError",
@@ -289,6 +291,26 @@ class NetEntreprisesTicketInvalidError(RuleViolationError):
 
     code = "net_entreprises.ticket_invalid"
     message = "Votre session Net-Entreprises a expiré. Veuillez vous identifier à nouveau."
+
+
+class NetEntreprisesTicketUsedError(RuleViolationError):
+    """Rule N3/N4: a Net-Entreprises sign-in ticket makes one account; this one already did."""
+
+    code = "net_entreprises.ticket_used"
+    message = (
+        "Votre inscription avec Net-Entreprises est déjà enregistrée. Identifiez-vous à "
+        "nouveau avec Net-Entreprises pour accéder à la plateforme."
+    )
+
+
+class NetEntreprisesAccountExistsError(RuleViolationError):
+    """Rule N6: this person already has a Net-Entreprises account on this establishment."""
+
+    code = "net_entreprises.account_exists"
+    message = (
+        "Vous avez déjà un compte sur cet établissement. Identifiez-vous avec "
+        "Net-Entreprises pour y accéder."
+    )
 
 
 # --- not found, conflicts, outside services ------------------------------------------

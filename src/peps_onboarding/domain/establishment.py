@@ -25,6 +25,7 @@ from .transition import Transition
 from .values import Civility, ContractNumber, Identifier, LegalCategory, PostalAddress, Siret
 
 __all__ = [
+    "ENROLMENT_MOVES",
     "Contract",
     "Enrolment",
     "EnrolmentPath",
@@ -102,6 +103,17 @@ class EnrolmentState(enum.Enum):
         }[self]
 
 
+# Rule E3: every move an enrolment has, and the state it starts from. Nothing else
+# exists; a move from another state raises TransitionNotAllowedError.
+ENROLMENT_MOVES: dict[str, EnrolmentState] = {
+    "submit_classic": EnrolmentState.NOT_ENROLLED,
+    "enrol_net_entreprises": EnrolmentState.NOT_ENROLLED,
+    "withdraw": EnrolmentState.PENDING,
+    "lapse": EnrolmentState.PENDING,
+    "open_access": EnrolmentState.PENDING,
+}
+
+
 class EnrolmentPath(enum.Enum):
     CLASSIC = "classic"
     NET_ENTREPRISES = "net_entreprises"
@@ -125,15 +137,15 @@ class Enrolment:
         """When the sweep (T1) must look at this enrolment again: day J while pending."""
         return self.access_from if self.state is EnrolmentState.PENDING else None
 
-    def _require(self, state: EnrolmentState, action: str) -> None:
-        if self.state is not state:
+    def _require(self, action: str) -> None:
+        if self.state is not ENROLMENT_MOVES[action]:
             raise TransitionNotAllowedError(self.state.value, action)
 
     def submit_classic(
         self, *, applicant: Identifier, at: datetime, policy: Policy
     ) -> Transition[Enrolment]:
         """Rule C5: NOT_ENROLLED → PENDING; access opens on day J (submission + 8 days)."""
-        self._require(EnrolmentState.NOT_ENROLLED, "submit_classic")
+        self._require("submit_classic")
         access_from = policy.access_opening(at)
         pending = evolve(
             self,
@@ -165,7 +177,7 @@ class Enrolment:
 
     def withdraw(self, *, at: datetime, actor: str) -> Transition[Enrolment]:
         """Rule C9: PENDING → NOT_ENROLLED, until access opens."""
-        self._require(EnrolmentState.PENDING, "withdraw")
+        self._require("withdraw")
         event = RegistrationWithdrawn(
             at=at, siret=self.siret.value, account=_value(self.applicant), actor=actor
         )
@@ -173,7 +185,7 @@ class Enrolment:
 
     def lapse(self, *, at: datetime) -> Transition[Enrolment]:
         """Rule C6: PENDING → NOT_ENROLLED when the creation link expired unused."""
-        self._require(EnrolmentState.PENDING, "lapse")
+        self._require("lapse")
         event = RegistrationLapsed(
             at=at, siret=self.siret.value, account=_value(self.applicant), actor=Actor.SYSTEM
         )
@@ -181,7 +193,7 @@ class Enrolment:
 
     def open_access(self, *, at: datetime) -> Transition[Enrolment]:
         """Rule C8: PENDING → ENROLLED once day J is reached (the caller checks the password)."""
-        self._require(EnrolmentState.PENDING, "open_access")
+        self._require("open_access")
         if self.access_from is None or at < self.access_from:
             raise TransitionNotAllowedError(self.state.value, "open_access before day J")
         event = AccessOpened(
@@ -193,7 +205,7 @@ class Enrolment:
         self, *, applicant: Identifier, at: datetime
     ) -> Transition[Enrolment]:
         """Rule N4: NOT_ENROLLED → ENROLLED at once, no waiting period."""
-        self._require(EnrolmentState.NOT_ENROLLED, "enrol_net_entreprises")
+        self._require("enrol_net_entreprises")
         enrolled = evolve(
             self,
             state=EnrolmentState.ENROLLED,

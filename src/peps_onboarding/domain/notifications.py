@@ -11,8 +11,9 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from attrs import frozen
+from attrs import evolve, frozen
 
+from .errors import TransitionNotAllowedError
 from .links import LinkPurpose
 
 __all__ = [
@@ -101,6 +102,18 @@ class OutboxMessage:
     next_attempt_at: datetime
     sent_at: datetime | None = None
     last_error: str | None = None
+
+    def delivered(self, *, at: datetime) -> OutboxMessage:
+        """Rule M3: sent; never due again."""
+        if self.sent_at is not None:
+            raise TransitionNotAllowedError("sent", "deliver")
+        return evolve(self, attempts=self.attempts + 1, sent_at=at)
+
+    def failed(self, *, at: datetime, error: str, retry_at: datetime) -> OutboxMessage:
+        """Rule M3: not delivered this time; due again at ``retry_at``."""
+        if self.sent_at is not None:
+            raise TransitionNotAllowedError("sent", "record a failed delivery")
+        return evolve(self, attempts=self.attempts + 1, next_attempt_at=retry_at, last_error=error)
 
 
 @frozen(kw_only=True)

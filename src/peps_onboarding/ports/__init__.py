@@ -195,14 +195,31 @@ class AccountStore(Protocol):
         """Accounts whose ``deadline`` is at or before ``at`` (T1)."""
         ...
 
+    def reserve_password_check(self, identifier: Identifier, limit: int) -> bool:
+        """Rule A4: takes one of the account's ``limit`` password-check slots, at once and
+        for good, in a transaction of its own (like :meth:`next_number`); ``False`` when
+        all ``limit`` are taken. Atomic across processes: of N racing callers with
+        ``limit`` free slots, exactly ``limit`` get ``True``."""
+        ...
+
+    def release_password_checks(self, identifier: Identifier) -> None:
+        """Frees every slot of the account, at this unit of work's commit."""
+        ...
+
 
 class LinkStore(Protocol):
     def by_hash(self, token_hash: str) -> Link | None: ...
 
     def of_account(self, identifier: Identifier, purpose: LinkPurpose) -> Sequence[Link]: ...
 
-    def save(self, link: Link) -> None:
-        """Inserts or replaces the link with this ``token_hash``."""
+    def add(self, link: Link) -> None:
+        """Stores a new link; a ``token_hash`` already stored is a ``ConflictError`` (at
+        ``add`` or at commit)."""
+        ...
+
+    def update(self, link: Link) -> None:
+        """Rule A8: optimistic, as :meth:`EnrolmentStore.update`: of two units of work that
+        read a link at one version and write it (using it, say), one commits."""
         ...
 
 

@@ -216,6 +216,7 @@ def _link(
         siret=siret,
         created_at=_START,
         expires_at=_START + _POLICY.creation_link_validity,
+        version=1,  # as stored by ``add``
     )
 
 
@@ -298,7 +299,7 @@ class _Everything:
     def write(self, uow: UnitOfWork) -> None:
         uow.enrolments.add(self.enrolment)
         uow.accounts.add(self.account)
-        uow.links.save(self.link)
+        uow.links.add(self.link)
         uow.events.append([self.event])
         uow.outbox.add(self.message)
 
@@ -852,11 +853,13 @@ class UnitOfWorkContract:
         other = _link(4, theirs, siret)
         with unit_of_work_factory() as uow:
             for link in (*creation, reset):
-                uow.links.save(link)
+                uow.links.add(link)
             uow.commit()
         with unit_of_work_factory() as uow:
-            uow.links.save(other)
+            uow.links.add(other)
             uow.commit()
+        creation = [evolve(link, version=1) for link in creation]
+        reset, other = evolve(reset, version=1), evolve(other, version=1)
         with unit_of_work_factory() as uow:
             assert uow.links.by_hash(reset.token_hash) == reset
             assert uow.links.by_hash(hash_token("never issued")) is None
@@ -869,24 +872,100 @@ class UnitOfWorkContract:
             assert list(uow.links.of_account(theirs, LinkPurpose.PASSWORD_RESET)) == []
 
     @pytest.mark.rule("A8")
-    def test_saving_a_link_again_replaces_it(self, unit_of_work_factory: UnitOfWorkFactory) -> None:
-        """Rule A8: a used or revoked link replaces the stored one (same hash, one record)."""
+    def test_updating_a_link_replaces_it_and_stores_the_version_read_plus_one(
+        self, unit_of_work_factory: UnitOfWorkFactory
+    ) -> None:
+        """Rule A8: a used or revoked link replaces the stored one (same hash, one record),
+        and its version moves at each commit."""
         siret, identifier = _siret(1), _identifier(1)
         link = _link(1, identifier, siret)
         with unit_of_work_factory() as uow:
-            uow.links.save(link)
-            uow.links.save(link.revoke(_START))
+            uow.links.add(link)
             uow.commit()
-        used_at = _START + timedelta(hours=1)
         with unit_of_work_factory() as uow:
             stored = uow.links.by_hash(link.token_hash)
-            assert stored is not None and stored.revoked_at == _START
-            uow.links.save(evolve(link, used_at=used_at))
+            assert stored is not None and stored.version == 1
+            uow.links.update(stored.revoke(_START).state)
             uow.commit()
         with unit_of_work_factory() as uow:
-            assert uow.links.by_hash(link.token_hash) == evolve(link, used_at=used_at)
+            stored = uow.links.by_hash(link.token_hash)
+            assert stored == evolve(link, revoked_at=_START, version=2)
             listed = list(uow.links.of_account(identifier, LinkPurpose.PASSWORD_CREATION))
-            assert listed == [evolve(link, used_at=used_at)]
+            assert listed == [stored]
+
+    @pytest.mark.rule("A8")
+    def test_adding_a_stored_link_again_is_a_conflict(
+        self, unit_of_work_factory: UnitOfWorkFactory
+    ) -> None:
+        """Rules A8, N3: a hash is one record; a second add of it never commits."""
+        link = _link(1, _identifier(1), _siret(1))
+        with unit_of_work_factory() as uow:
+            uow.links.add(link)
+            uow.commit()
+        with unit_of_work_factory() as uow:
+            refused = False
+            try:  # a store may refuse at ``add`` or only at commit
+                uow.links.add(link)
+                uow.commit()
+            except ConflictError:
+                refused = True
+        assert refused
+
+    @pytest.mark.rule("A8")
+    def test_racing_uses_of_one_link_let_exactly_one_commit(
+        self, unit_of_work_factory: UnitOfWorkFactory
+    ) -> None:
+        """Rule A8: threads read one link at one version and use it: one use commits."""
+        link = _link(1, _identifier(1), _siret(1))
+        with unit_of_work_factory() as uow:
+            uow.links.add(link)
+            uow.commit()
+
+        def attempt(i: int, together: Callable[[], None]) -> bool:
+            with unit_of_work_factory() as uow:
+                read = uow.links.by_hash(link.token_hash)
+                assert read is not None
+                together()
+                uow.links.update(read.use(_START + timedelta(seconds=i)).state)
+                self._before_commit(together)
+                try:
+                    uow.commit()
+                except ConflictError:
+                    return False
+            return True
+
+        won = [i for i, success in enumerate(_race(_THREADS, attempt)) if success]
+        assert len(won) == 1
+        with unit_of_work_factory() as uow:
+            stored = uow.links.by_hash(link.token_hash)
+        assert stored is not None and stored.version == 2
+        assert stored.used_at == _START + timedelta(seconds=won[0])
+
+    @pytest.mark.rule("A4")
+    def test_password_check_slots_never_exceed_the_limit_across_racing_threads(
+        self, unit_of_work_factory: UnitOfWorkFactory
+    ) -> None:
+        """Rule A4: of many racing reservations, exactly ``limit`` get a slot; a commit
+        that releases them frees them all; a rollback frees none."""
+        identifier = _identifier(1)
+
+        def attempt(_: int, together: Callable[[], None]) -> bool:
+            together()
+            with unit_of_work_factory() as uow:
+                return uow.accounts.reserve_password_check(identifier, 3)
+
+        assert sum(_race(_THREADS, attempt)) == 3
+        with unit_of_work_factory() as uow:
+            uow.accounts.release_password_checks(identifier)  # rolled back: nothing freed
+        with unit_of_work_factory() as uow:
+            assert not uow.accounts.reserve_password_check(identifier, 3)
+            uow.accounts.release_password_checks(identifier)
+            uow.commit()
+        with unit_of_work_factory() as uow:
+            taken = [uow.accounts.reserve_password_check(identifier, 3) for _ in range(4)]
+        assert taken == [True, True, True, False]
+        with unit_of_work_factory() as uow:
+            assert uow.accounts.reserve_password_check(_identifier(2), 3)
 
     # --- events --------------------------------------------------------------------------
 

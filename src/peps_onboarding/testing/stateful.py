@@ -308,6 +308,7 @@ class PlatformMachine(RuleBasedStateMachine):
         self.used_tokens: set[str] = set()
         self.seen_tokens: set[str] = set()
         self.tickets: list[_Ticket] = []
+        self.spent_tickets: set[str] = set()  # N3, N4: a ticket makes one account
         self.net_entreprises: set[str] = set()  # the identifiers of N-E accounts
         self.day_j: dict[str, datetime] = {}
         self._emails = 0
@@ -1141,14 +1142,18 @@ class PlatformMachine(RuleBasedStateMachine):
         if joined is None:
             if stale:
                 expected = "net_entreprises.ticket_invalid"
+            elif ticket.value in self.spent_tickets:
+                expected = "net_entreprises.ticket_used"
             elif state == PENDING:
                 expected = "establishment.registration_in_progress"  # N5
             else:
                 assert existing is not None, f"N3/N4: refused: {refused}"
-                expected = "conflict"
+                expected = "net_entreprises.account_exists"
             assert refused == expected, f"N-E completion: {refused}, expected {expected}"
             return
         assert not stale, "a stale Net-Entreprises ticket was accepted"
+        assert ticket.value not in self.spent_tickets, "N3/N4: one ticket made two accounts"
+        self.spent_tickets.add(ticket.value)
         assert state != PENDING, "N5: a Net-Entreprises account joined a pending registration"
         assert existing is None, f"N3: a second account for the same person ({existing})"
         profile = "user" if state == ENROLLED else ADMINISTRATOR

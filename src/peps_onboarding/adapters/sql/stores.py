@@ -17,10 +17,10 @@ pins for both:
   impossible. Why not ``SELECT … FOR UPDATE``: the port (and the memory adapter)
   define optimistic versions; SQLite has no row locks; a use case never holds a lock
   while it hashes a password or waits for Net-Entreprises; and a conflict, rare here,
-  is a ``ConflictError`` that :meth:`Platform._retrying
-  <peps_onboarding.application.platform.Platform._retrying>` re-runs on fresh state
-  (three attempts). Several updates of one record in one unit of work compose: the
-  version does not move until the commit, which stores ``version + 1``.
+  is a ``ConflictError`` that the application re-runs on fresh state
+  (:func:`peps_onboarding.application.dependencies.retrying`). Several updates of one
+  record in one unit of work compose: the version does not move until the commit,
+  which stores ``version + 1``.
 - **E6 across processes**: ``enrolments.siret`` is the primary key. Adding an
   existing key raises :class:`~peps_onboarding.domain.errors.ConflictError` at
   ``add`` when it is already committed, or at ``commit`` when a concurrent
@@ -128,7 +128,16 @@ from ...domain.values import (
 from ..contents import StoreContents
 from ..serialization import converter
 from ..staging import StagedWrites
-from .tables import accounts, enrolments, events, identifier_counters, links, outbox, rights
+from .tables import (
+    accounts,
+    enrolments,
+    events,
+    identifier_counters,
+    links,
+    outbox,
+    password_checks,
+    rights,
+)
 
 __all__ = ["SqlDatabase", "SqlUnitOfWork", "alembic_config", "upgrade"]
 
@@ -235,6 +244,22 @@ class SqlDatabase:
         with self.write(self._counters) as connection:
             number: int = connection.execute(statement).scalar_one()
         return number
+
+    def reserve_password_check(self, identifier: Identifier, limit: int) -> bool:
+        """Rule A4: one of the account's password-check slots, in its own transaction: an
+        upsert that adds one only below ``limit``, so racing callers never exceed it."""
+        statement = _insert(self.dialect, password_checks).values(
+            identifier=identifier.value, taken=1
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[password_checks.c.identifier],
+            set_={"taken": password_checks.c.taken + 1},
+            where=password_checks.c.taken < limit,
+        ).returning(password_checks.c.taken)
+        if limit < 1:
+            return False
+        with self.write(self._counters) as connection:
+            return connection.execute(statement).first() is not None
 
     def claim_due_outbox(self, now: datetime, limit: int, lease: timedelta) -> list[OutboxMessage]:
         """Rule M3: :meth:`Outbox.claim <peps_onboarding.ports.Outbox.claim>` in a unit of
@@ -563,6 +588,17 @@ def _link_values(link: Link) -> dict[str, object]:
     }
 
 
+def _link_update(link: Link, read: int) -> dict[str, object]:
+    return {
+        "used_at": link.used_at,
+        "revoked_at": link.revoked_at,
+        "expires_at": link.expires_at,
+        "version": read + 1,
+        "k_token_hash": link.token_hash,
+        "k_version": read,
+    }
+
+
 def _link_from(row: Row[Any]) -> Link:
     return Link(
         token_hash=row.token_hash,
@@ -573,6 +609,7 @@ def _link_from(row: Row[Any]) -> Link:
         expires_at=row.expires_at,
         used_at=row.used_at,
         revoked_at=row.revoked_at,
+        version=row.version,
     )
 
 
@@ -754,15 +791,23 @@ _CLAIM_MESSAGE = (
 )
 
 
-def _upsert_links(dialect: str) -> Any:
-    statement = _insert(dialect, links)
-    return statement.on_conflict_do_update(
-        index_elements=[links.c.token_hash],
-        set_={c.name: statement.excluded[c.name] for c in links.c if c.name != "token_hash"},
+_INSERT_LINK = insert(links)
+_UPDATE_LINK = (
+    update(links)
+    .where(
+        links.c.token_hash == bindparam("k_token_hash"),
+        links.c.version == bindparam("k_version"),
     )
-
-
-_UPSERT_LINKS = {dialect: _upsert_links(dialect) for dialect in ("postgresql", "sqlite")}
+    .values(
+        used_at=bindparam("used_at"),
+        revoked_at=bindparam("revoked_at"),
+        expires_at=bindparam("expires_at"),
+        version=bindparam("version"),
+    )
+)
+_RELEASE_CHECKS = delete(password_checks).where(
+    password_checks.c.identifier == bindparam("k_identifier")
+)
 _LINKS_OF_ACCOUNT = (
     select(links)
     .where(links.c.identifier == bindparam("identifier"), links.c.purpose == bindparam("purpose"))
@@ -849,6 +894,7 @@ class _AccountStore:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
         self.staged: StagedWrites[Identifier, Account] = StagedWrites()
+        self.released: set[Identifier] = set()
 
     def get(self, identifier: Identifier) -> Account | None:
         staged = self.staged.get(identifier)
@@ -879,6 +925,12 @@ class _AccountStore:
 
     def next_number(self, prefix: str) -> int:
         return self._uow.database.next_number(prefix)
+
+    def reserve_password_check(self, identifier: Identifier, limit: int) -> bool:
+        return self._uow.database.reserve_password_check(identifier, limit)
+
+    def release_password_checks(self, identifier: Identifier) -> None:
+        self.released.add(identifier)
 
     def due(self, at: datetime) -> Sequence[Account]:
         """Rule T1: ``deadline <= at`` on the indexed column."""
@@ -933,12 +985,16 @@ class _AccountStore:
         held = [right for account in written for right in _rights_values(account)]
         if held:
             connection.execute(_INSERT_RIGHTS, held)
+        if self.released:
+            connection.execute(
+                _RELEASE_CHECKS, [{"k_identifier": i.value} for i in sorted(self.released, key=str)]
+            )
 
 
 class _LinkStore:
     def __init__(self, uow: SqlUnitOfWork) -> None:
         self._uow = uow
-        self.staged: dict[str, Link] = {}
+        self.staged: StagedWrites[str, Link] = StagedWrites()
 
     def by_hash(self, token_hash: str) -> Link | None:
         """Rule A8: links are found by the hash of their token only."""
@@ -953,25 +1009,40 @@ class _LinkStore:
             _LINKS_OF_ACCOUNT, {"identifier": identifier.value, "purpose": purpose.value}
         )
         committed = [_link_from(row) for row in rows]
-        hashes = {link.token_hash for link in committed}
         return [
-            *(self.staged.get(link.token_hash, link) for link in committed),
+            *self.staged.overlay(committed, _hash_of),
             *(
                 link
-                for link in self.staged.values()
-                if link.identifier == identifier
-                and link.purpose is purpose
-                and link.token_hash not in hashes
+                for link in self.staged.added.values()
+                if link.identifier == identifier and link.purpose is purpose
             ),
         ]
 
-    def save(self, link: Link) -> None:
-        self.staged[link.token_hash] = link
+    def add(self, link: Link) -> None:
+        """A stored hash is refused at commit (the primary key): tokens are random."""
+        if self.staged.get(link.token_hash) is not None:
+            raise ConflictError("link exists")
+        self.staged.added[link.token_hash] = evolve(link, version=1)
 
-    def flush(self, connection: Connection, dialect: str) -> None:
-        if self.staged:
-            written = [_link_values(link) for link in self.staged.values()]
-            connection.execute(_UPSERT_LINKS[dialect], written)
+    def update(self, link: Link) -> None:
+        """Rule A8: ``UPDATE … WHERE version = :read`` at commit."""
+        self.staged.stage_update(link.token_hash, link, self.by_hash(link.token_hash))
+
+    def flush(self, connection: Connection) -> None:
+        if self.staged.added:
+            connection.execute(
+                _INSERT_LINK,
+                [{**_link_values(link), "version": 1} for link in self.staged.added.values()],
+            )
+        for token_hash in sorted(self.staged.updated):
+            link, read = self.staged.updated[token_hash], self.staged.expected[token_hash]
+            done = connection.execute(_UPDATE_LINK, _link_update(link, read))
+            if done.rowcount != 1:
+                raise ConcurrentUpdateError()
+
+
+def _hash_of(link: Link) -> str:
+    return link.token_hash
 
 
 class _EventStore:
@@ -1195,7 +1266,7 @@ class SqlUnitOfWork:
                     connection.begin()
                 self.enrolments.flush(connection)
                 self.accounts.flush(connection, database.dialect)
-                self.links.flush(connection, database.dialect)
+                self.links.flush(connection)
                 self.events.flush(connection)
                 self.outbox.flush(connection)
                 connection.commit()
@@ -1219,6 +1290,7 @@ class SqlUnitOfWork:
         self.enrolments.staged.clear()
         self.accounts.staged.clear()
         self.links.staged.clear()
+        self.accounts.released.clear()
         self.events.staged.clear()
         self.outbox.staged.clear()
         self.outbox.added.clear()

@@ -36,6 +36,7 @@ __all__ = [
     "identifier_counters",
     "links",
     "outbox",
+    "password_checks",
     "rights",
     "store_tables",
 ]
@@ -120,6 +121,17 @@ links = Table(
     Column("expires_at", UtcDateTime, nullable=False),
     Column("used_at", UtcDateTime),
     Column("revoked_at", UtcDateTime),
+    # A8: using a link is a versioned write, so it succeeds once.
+    Column("version", Integer, nullable=False, server_default=text("1")),
+)
+
+# A4: the password-check slots an account's logins hold or have spent on failures,
+# taken in transactions of their own (like the identifier counters).
+password_checks = Table(
+    "password_checks",
+    metadata,
+    Column("identifier", String(9), primary_key=True),
+    Column("taken", Integer, nullable=False),
 )
 
 events = Table(
@@ -158,4 +170,13 @@ outbox = Table(
     ),
 )
 
-store_tables = (enrolments, accounts, rights, identifier_counters, links, events, outbox)
+store_tables = (
+    enrolments,
+    accounts,
+    rights,
+    identifier_counters,
+    password_checks,
+    links,
+    events,
+    outbox,
+)

@@ -1,0 +1,353 @@
+"""The classic registration (rules C1–C9): step 1, steps 2 and 3, the password-creation
+link, the resend, and the withdrawal. Each use case is one unit of work, committed once."""
+
+from __future__ import annotations
+
+from ..domain.account import Account, AccountState, Profile
+from ..domain.deadlines import access_opening_due
+from ..domain.errors import (
+    CaptchaFailedError,
+    EstablishmentAlreadyEnrolledError,
+    FieldError,
+    LinkNoLongerValidError,
+    OnboardingError,
+    RegistrationInProgressError,
+    TransitionNotAllowedError,
+    UnknownEstablishmentError,
+    ValidationError,
+)
+from ..domain.establishment import Enrolment, EnrolmentState, Establishment, check_eligibility
+from ..domain.events import Actor
+from ..domain.links import LinkPurpose
+from ..domain.notifications import EmailKind
+from ..domain.password import check_password
+from ..domain.values import ContractNumber, Siret
+from .commands import ClassicRegistration, EstablishmentIdentification
+from .dependencies import Dependencies, retrying
+from .forms import TERMS_REQUIRED, FormParser, parse_holder
+from .members import (
+    administrator_names,
+    apply_deadlines,
+    current_enrolment,
+    found_link,
+    membership,
+    new_identifier,
+    open_access,
+    save_member,
+    usable_link,
+)
+from .notices import email, owe, record, revoke_links, send_creation_link, send_enrolment_letter
+from .results import (
+    CreationLinkResent,
+    EstablishmentAlreadyEnrolled,
+    EstablishmentNotEnrolled,
+    IdentificationResult,
+    PasswordCreated,
+    RegistrationPending,
+    RegistrationSubmitted,
+    RegistrationWithdrawnResult,
+)
+
+__all__ = [
+    "administrators",
+    "create_password",
+    "identify_establishment",
+    "new_password_hash",
+    "parse_pair",
+    "register",
+    "resend_creation_link",
+    "withdraw_registration",
+]
+
+
+def parse_pair(siret: str, contract_number: str) -> tuple[Siret, ContractNumber]:
+    form = FormParser()
+    parsed_siret = form.field("siret", Siret.parse, siret)
+    number = form.field("numero_contrat", ContractNumber.parse, contract_number)
+    form.done()
+    assert parsed_siret is not None and number is not None
+    return parsed_siret, number
+
+
+def establishment_for_pair(
+    deps: Dependencies, siret: Siret, number: ContractNumber
+) -> Establishment:
+    """Rules E2, E4: one generic error for a wrong pair; closed ones refused."""
+    contract = deps.contracts.contract(siret, number)
+    establishment = deps.registry.establishment(siret) if contract else None
+    if establishment is None:
+        raise UnknownEstablishmentError()
+    check_eligibility(establishment, has_contract=True, policy=deps.policy)
+    return establishment
+
+
+def identify_establishment(
+    deps: Dependencies, command: EstablishmentIdentification
+) -> IdentificationResult:
+    """Rules C1, C2, C3, E2, E4: step 1 of the classic registration (a read)."""
+    form = FormParser()
+    siret = form.field("siret", Siret.parse, command.siret)
+    number = form.field("numero_contrat", ContractNumber.parse, command.contract_number)
+    if not isinstance(command.captcha_response, str) or not command.captcha_response.strip():
+        form.fail("controle_securite", FieldError("required", "Ce champ est obligatoire."))
+    form.done()
+    assert siret is not None and number is not None
+    # The security check comes before any lookup: a failure says nothing (C1).
+    if not deps.captcha.verify(command.captcha_response[:256]):
+        raise CaptchaFailedError()
+    with deps.unit_of_work() as uow:
+        # Looked up inside the unit of work: a directory on the same database reads on
+        # its connection (one connection per use case).
+        establishment = establishment_for_pair(deps, siret, number)
+        stored = uow.enrolments.get(siret)
+        enrolment = current_enrolment(uow, siret, deps.clock.now())
+        if enrolment != stored:
+            uow.commit()  # the lapse found on the way stands (T1): this step's one commit
+        state = enrolment.state if enrolment else EnrolmentState.NOT_ENROLLED
+        if state is EnrolmentState.ENROLLED:
+            names = administrator_names(uow, siret)
+            return EstablishmentAlreadyEnrolled(
+                siret=siret.value,
+                designation=establishment.designation,
+                administrators=names[: deps.policy.administrators_shown],
+                administrator_count=len(names),
+            )
+    if state is EnrolmentState.PENDING:
+        return RegistrationPending(siret=siret.value, designation=establishment.designation)
+    return EstablishmentNotEnrolled(siret=siret.value, designation=establishment.designation)
+
+
+def administrators(deps: Dependencies, siret: str, contract_number: str) -> tuple[str, ...]:
+    """Rules R7, C2: every administrator's name (never e-mail or phone)."""
+    parsed_siret, number = parse_pair(siret, contract_number)
+    with deps.unit_of_work() as uow:
+        establishment_for_pair(deps, parsed_siret, number)
+        return administrator_names(uow, parsed_siret)
+
+
+def _not_pending(enrolment: Enrolment | None, action: str) -> OnboardingError:
+    state = enrolment.state if enrolment else EnrolmentState.NOT_ENROLLED
+    if state is EnrolmentState.ENROLLED:
+        return EstablishmentAlreadyEnrolledError()
+    if state is EnrolmentState.PENDING:
+        return RegistrationInProgressError()
+    return TransitionNotAllowedError(state.value, action)
+
+
+def resend_creation_link(
+    deps: Dependencies, siret: str, contract_number: str
+) -> CreationLinkResent:
+    """Rule C3: « Vous en envoyer un nouveau » — a new link replaces the old one (A8)."""
+    parsed_siret, number = parse_pair(siret, contract_number)
+
+    def run() -> CreationLinkResent:
+        with deps.unit_of_work() as uow:
+            establishment = establishment_for_pair(deps, parsed_siret, number)
+            now = deps.clock.now()
+            stored = uow.enrolments.get(parsed_siret)
+            enrolment = current_enrolment(uow, parsed_siret, now)
+            if enrolment is None or enrolment.state is not EnrolmentState.PENDING:
+                if enrolment != stored:
+                    uow.commit()  # the lapse found on the way stands (T1)
+                raise _not_pending(enrolment, "resend_creation_link")
+            assert enrolment.applicant is not None
+            account = uow.accounts.get(enrolment.applicant)
+            if account is None or account.state is not AccountState.PENDING_ACTIVATION:
+                return CreationLinkResent(siret=parsed_siret.value, sent=False)
+            send_creation_link(deps, uow, account, establishment, now, enrolment)
+            uow.commit()
+            return CreationLinkResent(siret=parsed_siret.value, sent=True)
+
+    return retrying(run)
+
+
+def register(deps: Dependencies, command: ClassicRegistration) -> RegistrationSubmitted:
+    """Rules C4, C5, E3, E6, A1, M2: steps 2 and 3 of the classic registration."""
+    policy = deps.policy
+    form = FormParser()
+    siret = form.field("siret", Siret.parse, command.siret)
+    number = form.field("numero_contrat", ContractNumber.parse, command.contract_number)
+    holder = parse_holder(form, command.holder, test_emails=deps.accept_test_email_domains)
+    if command.terms_accepted is not True:
+        form.fail("cgu", TERMS_REQUIRED)
+    form.done()
+    assert siret is not None and number is not None and holder is not None
+
+    def run() -> RegistrationSubmitted:
+        with deps.unit_of_work() as uow:
+            establishment = establishment_for_pair(deps, siret, number)
+            now = deps.clock.now()
+            enrolment = current_enrolment(uow, siret, now) or Enrolment(siret=siret)
+            if enrolment.state is not EnrolmentState.NOT_ENROLLED:
+                raise _not_pending(enrolment, "register")
+            identifier = new_identifier(uow, holder)
+            submitted = enrolment.submit_classic(applicant=identifier, at=now, policy=policy)
+            access_from = submitted.state.access_from
+            assert access_from is not None
+            if enrolment.version == 0:
+                uow.enrolments.add(submitted.state)  # E6: the key refuses a second one
+            else:
+                uow.enrolments.update(submitted.state)
+            record(uow, submitted)
+            created = Account.create(
+                identifier=identifier,
+                siret=siret,
+                profile=Profile.ADMINISTRATOR,
+                holder=holder,
+                at=now,
+                policy=policy,
+                actor=identifier.value,
+                expires_at=policy.expiry_from(access_from),
+            )
+            account = save_member(uow, None, created)
+            send_creation_link(deps, uow, account, establishment, now, submitted.state)
+            send_enrolment_letter(deps, uow, establishment, account, now, submitted.state)
+            uow.commit()
+        return RegistrationSubmitted(
+            siret=siret.value,
+            designation=establishment.designation,
+            identifier=identifier.value,
+            identifier_spelled=identifier.spelled,
+            access_from=access_from.astimezone(policy.zone).date(),
+        )
+
+    return retrying(run)
+
+
+def new_password_hash(deps: Dependencies, password: object, confirmation: object) -> str:
+    """Rule A3: every unmet rule as a field error, else the new password's hash."""
+    wrong_type = FieldError("password.type", "Ce champ doit être un texte.")
+    if not isinstance(password, str):
+        raise ValidationError({"mot_de_passe": wrong_type})
+    if not isinstance(confirmation, str):
+        raise ValidationError({"confirmation_mot_de_passe": wrong_type})
+    check = check_password(password, confirmation)
+    if not check.ok:
+        fields: dict[str, FieldError] = {}
+        rules = [r for r in check.unmet if r.name != "CONFIRMATION"]
+        if rules:
+            fields["mot_de_passe"] = FieldError("password.rules", check.message)
+        if len(rules) < len(check.unmet):
+            fields["confirmation_mot_de_passe"] = FieldError(
+                "password.confirmation",
+                "La confirmation doit être identique au mot de passe.",
+            )
+        raise ValidationError(fields)
+    return deps.hasher.hash(password)
+
+
+def refuse_dead_link(deps: Dependencies, token: object, *purposes: LinkPurpose) -> None:
+    """Rules A8, C6, T1: before any hashing, a link that cannot be used is refused; an
+    expired creation link deletes its pending account now (the one commit of the use
+    case that found it) rather than at the next sweep."""
+
+    def run() -> None:
+        with deps.unit_of_work() as uow:
+            now = deps.clock.now()
+            link = found_link(uow, token, purposes)
+            if link.usable(now):
+                return
+            account = uow.accounts.get(link.identifier)
+            if (
+                account is not None
+                and link.purpose is LinkPurpose.PASSWORD_CREATION
+                and apply_deadlines(uow, account, now) is not account
+            ):
+                uow.commit()
+            raise LinkNoLongerValidError(administrator_names(uow, link.siret))
+
+    retrying(run)
+
+
+def create_password(
+    deps: Dependencies, token: str, password: str, confirmation: str
+) -> PasswordCreated:
+    """Rules C6, C7, C8, A3, A8: the password-creation link, used once."""
+    refuse_dead_link(deps, token, LinkPurpose.PASSWORD_CREATION)
+    password_hash = new_password_hash(deps, password, confirmation)
+
+    def run() -> PasswordCreated:
+        with deps.unit_of_work() as uow:
+            now = deps.clock.now()
+            link, account = usable_link(uow, token, (LinkPurpose.PASSWORD_CREATION,), now)
+            uow.links.update(link.use(now).state)  # versioned: one use commits (A8)
+            account = save_member(
+                uow, account, account.activate(password_hash=password_hash, at=now)
+            )
+            enrolment = uow.enrolments.get(account.siret)
+            access_from, access_open = now, True
+            if enrolment is not None and enrolment.state is EnrolmentState.PENDING:
+                assert enrolment.access_from is not None
+                access_from = enrolment.access_from
+                access_open = now >= access_from
+                if access_opening_due(enrolment, account, now):
+                    # Created after day J: access opens at once (C8).
+                    open_access(deps, uow, enrolment, account, now)
+            uow.commit()
+        day = access_from.astimezone(deps.policy.zone).date()
+        return PasswordCreated(
+            identifier=account.identifier.value,
+            access_from=day,
+            access_open=access_open,
+            message=(
+                "Votre mot de passe a bien été créé. Vous pourrez accéder à l'ensemble des "
+                f"services de la Plateforme Employeurs Publics à compter du {day:%d/%m/%Y}."
+            ),
+        )
+
+    return retrying(run)
+
+
+def withdraw_registration(deps: Dependencies, code: str) -> RegistrationWithdrawnResult:
+    """Rule C9: the legal representative (code in the letter) or the applicant (link in the
+    e-mail) withdraws a pending registration until access opens."""
+    purposes = (
+        LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE,
+        LinkPurpose.WITHDRAWAL_BY_APPLICANT,
+    )
+    refuse_dead_link(deps, code, *purposes)
+
+    def run() -> RegistrationWithdrawnResult:
+        with deps.unit_of_work() as uow:
+            now = deps.clock.now()
+            link, account = usable_link(uow, code, purposes, now)
+            members = membership(uow, account.siret)
+            enrolment = members.enrolment if members else None
+            if (
+                enrolment is None
+                or enrolment.state is not EnrolmentState.PENDING
+                or enrolment.applicant != account.identifier
+            ):
+                raise LinkNoLongerValidError(administrator_names(uow, account.siret))
+            by_representative = link.purpose is LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE
+            actor = Actor.LEGAL_REPRESENTATIVE if by_representative else account.identifier.value
+            uow.links.update(link.use(now).state)
+            withdrawn = enrolment.withdraw(at=now, actor=actor)
+            uow.enrolments.update(withdrawn.state)
+            record(uow, withdrawn)
+            save_member(
+                uow, account, account.delete(at=now, actor=actor, reason="registration_withdrawn")
+            )
+            revoke_links(uow, account.identifier, now)
+            owe(
+                deps,
+                uow,
+                email(
+                    EmailKind.REGISTRATION_WITHDRAWN,
+                    account,
+                    deps.registry.establishment(account.siret),
+                    facts=(
+                        (
+                            "withdrawn_by",
+                            "à la demande du représentant légal"
+                            if by_representative
+                            else "à votre demande",
+                        ),
+                    ),
+                ),
+                now,
+            )
+            uow.commit()
+        return RegistrationWithdrawnResult(siret=account.siret.value)
+
+    return retrying(run)

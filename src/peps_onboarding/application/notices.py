@@ -1,0 +1,225 @@
+"""What a use case owes the outside world, written in its own unit of work (rules M1–M4,
+A8): links issued and revoked, e-mails and letters put in the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from attrs import evolve
+
+from ..domain.account import Account
+from ..domain.establishment import Enrolment, Establishment
+from ..domain.links import Link, LinkPurpose, LinkStatus, hash_token
+from ..domain.notifications import (
+    EmailKind,
+    EmailNotification,
+    LetterKind,
+    LetterNotification,
+    Notification,
+    OutboxMessage,
+    SealedLink,
+)
+from ..domain.transition import Transition
+from ..domain.values import Identifier
+from ..ports import UnitOfWork
+from .dependencies import Dependencies
+from .rendering import local_date
+
+__all__ = [
+    "LINK_PATHS",
+    "email",
+    "issue_link",
+    "link_url",
+    "owe",
+    "record",
+    "revoke_links",
+    "send_creation_link",
+    "send_enrolment_letter",
+]
+
+LINK_PATHS = {
+    LinkPurpose.PASSWORD_CREATION: "/creer-mot-de-passe",
+    LinkPurpose.PASSWORD_RESET: "/reinitialiser-mot-de-passe",
+    LinkPurpose.WITHDRAWAL_BY_APPLICANT: "/desinscription",
+    LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE: "/desinscription",
+}
+
+
+def record(uow: UnitOfWork, *transitions: Transition[object]) -> None:
+    """Rule L1: the events of each transition, in order."""
+    for transition in transitions:
+        uow.events.append(transition.events)
+
+
+def owe(deps: Dependencies, uow: UnitOfWork, notification: Notification, now: datetime) -> None:
+    """Rule M3: the notification is written with the change that causes it."""
+    uow.outbox.add(
+        OutboxMessage(
+            id=deps.random.token_bytes(16).hex(),
+            siret=notification.siret,
+            created_at=now,
+            notification=notification,
+            next_attempt_at=now,
+        )
+    )
+
+
+def email(
+    kind: EmailKind,
+    account: Account,
+    establishment: Establishment | None,
+    *,
+    link: SealedLink | None = None,
+    facts: tuple[tuple[str, str], ...] = (),
+) -> EmailNotification:
+    return EmailNotification(
+        kind=kind,
+        to=account.holder.email.value,
+        recipient=account.holder.formal_name,
+        siret=account.siret.value,
+        designation=establishment.designation if establishment else account.siret.value,
+        identifier=account.identifier.value,
+        facts=facts,
+        link=link,
+    )
+
+
+def revoke_links(
+    uow: UnitOfWork,
+    identifier: Identifier,
+    now: datetime,
+    purposes: Iterable[LinkPurpose] = tuple(LinkPurpose),
+) -> None:
+    """Rule A8: every link of these purposes still open is revoked."""
+    for purpose in purposes:
+        for link in uow.links.of_account(identifier, purpose):
+            if link.status is LinkStatus.ISSUED:
+                uow.links.update(link.revoke(now).state)
+
+
+def issue_link(
+    deps: Dependencies,
+    uow: UnitOfWork,
+    account: Account,
+    purpose: LinkPurpose,
+    now: datetime,
+    expires_at: datetime,
+) -> SealedLink:
+    """Rule A8: a new link of a purpose revokes the older ones of the same account."""
+    # An account created by this very use case (never stored: version 0) has no older
+    # link, and its identifier was never given before (A1): no lookup.
+    if account.version:
+        revoke_links(uow, account.identifier, now, (purpose,))
+    nonce = deps.random.token_bytes(32).hex()
+    issued = Link.issue(
+        token_hash=hash_token(deps.secret.token_for(nonce)),
+        purpose=purpose,
+        identifier=account.identifier,
+        siret=account.siret,
+        at=now,
+        expires_at=expires_at,
+    )
+    uow.links.add(issued.state)
+    record(uow, issued)
+    return SealedLink(purpose=purpose, nonce=nonce, expires_at=expires_at)
+
+
+def send_creation_link(
+    deps: Dependencies,
+    uow: UnitOfWork,
+    account: Account,
+    establishment: Establishment | None,
+    now: datetime,
+    enrolment: Enrolment | None,
+    *,
+    created_by: str | None = None,
+) -> None:
+    """Rules C5, C3, R5: the password-creation e-mail; the 15 days restart with it."""
+    policy = deps.policy
+    expires_at = now + policy.creation_link_validity
+    sealed = issue_link(deps, uow, account, LinkPurpose.PASSWORD_CREATION, now, expires_at)
+    if account.activation_deadline != expires_at:
+        moved = account.restart_activation(until=expires_at)
+        uow.accounts.update(moved.state)
+        account = moved.state
+    withdrawal = None
+    if enrolment is not None and enrolment.applicant == account.identifier:
+        assert enrolment.access_from is not None
+        withdrawal = issue_link(
+            deps, uow, account, LinkPurpose.WITHDRAWAL_BY_APPLICANT, now, enrolment.access_from
+        )
+    days = policy.creation_link_validity.days
+    notification = email(
+        EmailKind.PASSWORD_CREATION,
+        account,
+        establishment,
+        link=sealed,
+        facts=(("validity_days", str(days)),)
+        + ((("created_by", created_by),) if created_by else ()),
+    )
+    owe(deps, uow, evolve(notification, withdrawal=withdrawal), now)
+
+
+def send_enrolment_letter(
+    deps: Dependencies,
+    uow: UnitOfWork,
+    establishment: Establishment,
+    applicant: Account,
+    now: datetime,
+    enrolment: Enrolment | None,
+) -> None:
+    """Rule M2: a letter to the legal representative on every enrolment."""
+    representative = deps.contracts.legal_representative(establishment.siret)
+    if representative is not None:
+        name, title = representative.display_name, representative.title
+        address = representative.address.lines()
+    else:
+        name, title = "Représentant légal", ""
+        address = establishment.address.lines() if establishment.address else ()
+    withdrawal = None
+    deadline = None
+    if enrolment is not None:
+        deadline = enrolment.access_from
+        assert deadline is not None
+        withdrawal = issue_link(
+            deps, uow, applicant, LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE, now, deadline
+        )
+    letter = LetterNotification(
+        kind=LetterKind.CLASSIC_ENROLMENT if enrolment else LetterKind.NET_ENTREPRISES_ENROLMENT,
+        siret=establishment.siret.value,
+        designation=establishment.designation,
+        recipient_name=name,
+        recipient_title=title,
+        recipient_address=(establishment.designation, *address),
+        applicant_name=applicant.holder.formal_name,
+        applicant_function=applicant.holder.service_function.value,
+        applicant_email=applicant.holder.email.value,
+        registered_at=now,
+        withdrawal_deadline=deadline,
+        withdrawal=withdrawal,
+    )
+    owe(deps, uow, letter, now)
+
+
+def access_open_email(
+    deps: Dependencies, applicant: Account, enrolment: Enrolment
+) -> EmailNotification:
+    """Rule C8: « Vous pouvez maintenant accéder à la plateforme »."""
+    assert enrolment.submitted_at is not None
+    return email(
+        EmailKind.ACCESS_OPEN,
+        applicant,
+        deps.registry.establishment(enrolment.siret),
+        facts=(
+            ("registered_on", local_date(enrolment.submitted_at)),
+            ("login_url", deps.base_url + "/"),
+        ),
+    )
+
+
+def link_url(deps: Dependencies, sealed: SealedLink | None) -> str | None:
+    if sealed is None:
+        return None
+    token = deps.secret.token_for(sealed.nonce)
+    return f"{deps.base_url}{LINK_PATHS[sealed.purpose]}?jeton={token}"
