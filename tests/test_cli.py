@@ -30,9 +30,9 @@ def test_db_upgrade_creates_the_schema(
     (not Alembic's chatter) and says which revision it reached."""
     with caplog.at_level(logging.INFO):
         assert main(["db", "upgrade", "--database", database]) == 0
-    assert "Schéma à jour (0004)" in capsys.readouterr().out
+    assert "Schéma à jour (0005)" in capsys.readouterr().out
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == [
-        "schema upgraded from an empty database to 0004"
+        "schema upgraded from an empty database to 0005"
     ]
     caplog.clear()
     assert main(["db", "upgrade", "--database", database]) == 0  # idempotent

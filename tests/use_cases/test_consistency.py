@@ -18,6 +18,7 @@ from peps_onboarding import (
 from peps_onboarding.application.dependencies import CONFLICT_ATTEMPTS, retrying
 from peps_onboarding.domain.errors import (
     AccountStateForbidsLoginError,
+    ConcurrentUpdateError,
     NetEntreprisesAccountExistsError,
     NetEntreprisesTicketUsedError,
 )
@@ -128,12 +129,13 @@ def test_a_conflict_that_outlasts_the_retries_reaches_the_caller_as_the_transien
 
     def always_conflicting() -> None:
         calls.append(0)
-        raise ConflictError()
+        raise ConcurrentUpdateError("version moved")
 
     with pytest.raises(ConflictError) as refused:
         retrying(always_conflicting, pause=calls.append)
     assert len([c for c in calls if c == 0]) == CONFLICT_ATTEMPTS
     assert "Veuillez réessayer" in refused.value.message
+    assert refused.value.code == "conflict"  # one code for every transient conflict
     waits = [c for c in calls if c != 0]
     assert len(waits) <= CONFLICT_ATTEMPTS - 1
     outcomes = iter([ConflictError(), None])

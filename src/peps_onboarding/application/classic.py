@@ -99,9 +99,8 @@ def identify_establishment(
         # Looked up inside the unit of work: a directory on the same database reads on
         # its connection (one connection per use case).
         establishment = establishment_for_pair(deps, siret, number)
-        stored = uow.enrolments.get(siret)
-        enrolment = current_enrolment(uow, siret, deps.clock.now())
-        if enrolment != stored:
+        enrolment, lapsed = current_enrolment(uow, siret, deps.clock.now())
+        if lapsed:
             uow.commit()  # the lapse found on the way stands (T1): this step's one commit
         state = enrolment.state if enrolment else EnrolmentState.NOT_ENROLLED
         if state is EnrolmentState.ENROLLED:
@@ -144,10 +143,9 @@ def resend_creation_link(
         with deps.unit_of_work() as uow:
             establishment = establishment_for_pair(deps, parsed_siret, number)
             now = deps.clock.now()
-            stored = uow.enrolments.get(parsed_siret)
-            enrolment = current_enrolment(uow, parsed_siret, now)
+            enrolment, lapsed = current_enrolment(uow, parsed_siret, now)
             if enrolment is None or enrolment.state is not EnrolmentState.PENDING:
-                if enrolment != stored:
+                if lapsed:
                     uow.commit()  # the lapse found on the way stands (T1)
                 raise _not_pending(enrolment, "resend_creation_link")
             assert enrolment.applicant is not None
@@ -177,7 +175,7 @@ def register(deps: Dependencies, command: ClassicRegistration) -> RegistrationSu
         with deps.unit_of_work() as uow:
             establishment = establishment_for_pair(deps, siret, number)
             now = deps.clock.now()
-            enrolment = current_enrolment(uow, siret, now) or Enrolment(siret=siret)
+            enrolment = current_enrolment(uow, siret, now)[0] or Enrolment(siret=siret)
             if enrolment.state is not EnrolmentState.NOT_ENROLLED:
                 raise _not_pending(enrolment, "register")
             identifier = new_identifier(uow, holder)

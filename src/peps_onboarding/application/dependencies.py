@@ -82,4 +82,9 @@ def retrying(
         except ConflictError:
             if pause is not None:
                 pause(random.uniform(0, _BACKOFF * attempt))  # noqa: S311 (not a secret)
-    return run()
+    try:
+        return run()
+    except ConflictError as error:
+        # Whatever the store said (a version moved, a key was taken, a lock timed out),
+        # the caller gets the one transient outcome: « … Veuillez réessayer ».
+        raise ConflictError(str(error)) from error

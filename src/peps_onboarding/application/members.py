@@ -93,17 +93,20 @@ def apply_deadlines(uow: UnitOfWork, account: Account, now: datetime) -> Account
     return after
 
 
-def current_enrolment(uow: UnitOfWork, siret: Siret, now: datetime) -> Enrolment | None:
-    """The enrolment as it stands at ``now``: a pending registration whose creation link
-    expired unused has lapsed (C6), staged here; the use case commits it if it commits."""
+def current_enrolment(
+    uow: UnitOfWork, siret: Siret, now: datetime
+) -> tuple[Enrolment | None, bool]:
+    """The enrolment as it stands at ``now``, and whether time changed it: a pending
+    registration whose creation link expired unused has lapsed (C6), staged here; the
+    use case commits it if it commits."""
     enrolment = uow.enrolments.get(siret)
     if enrolment is None or enrolment.state is not EnrolmentState.PENDING:
-        return enrolment
+        return enrolment, False
     assert enrolment.applicant is not None
     applicant = uow.accounts.get(enrolment.applicant)
-    if applicant is not None:
-        apply_deadlines(uow, applicant, now)
-    return uow.enrolments.get(siret)
+    if applicant is None or apply_deadlines(uow, applicant, now) is applicant:
+        return enrolment, False
+    return uow.enrolments.get(siret), True
 
 
 def open_access(

@@ -100,7 +100,7 @@ def sign_in_with_net_entreprises(
     def run() -> NetEntreprisesSignInResult:
         with deps.unit_of_work() as uow:
             now = deps.clock.now()
-            enrolment = current_enrolment(uow, siret, now)
+            enrolment, _ = current_enrolment(uow, siret, now)
             state = enrolment.state if enrolment else EnrolmentState.NOT_ENROLLED
             if state is EnrolmentState.PENDING:
                 raise RegistrationInProgressError()
@@ -164,7 +164,7 @@ def complete_net_entreprises(
             if uow.links.by_hash(spent) is not None:
                 raise NetEntreprisesTicketUsedError()
             now = deps.clock.now()
-            enrolment = current_enrolment(uow, siret, now) or Enrolment(siret=siret)
+            enrolment = current_enrolment(uow, siret, now)[0] or Enrolment(siret=siret)
             if enrolment.state is EnrolmentState.PENDING:
                 raise RegistrationInProgressError()
             members = membership(uow, siret) or Membership(enrolment=enrolment, accounts=())

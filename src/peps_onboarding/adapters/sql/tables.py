@@ -37,6 +37,7 @@ __all__ = [
     "links",
     "outbox",
     "password_checks",
+    "platform_settings",
     "rights",
     "store_tables",
 ]
@@ -159,6 +160,8 @@ outbox = Table(
     Column("last_error", Text),
     # Revision 0002: a worker's lease on the message (see ``SqlDatabase.claim_due_outbox``).
     Column("claimed_until", UtcDateTime),
+    # Revision 0005: when the message was given up on (a dead letter); no longer due.
+    Column("dead_at", UtcDateTime),
     Column("payload", Text, nullable=False),  # the notification, JSON, through ``converter``
     # Revision 0002: what ``due`` and ``pending_count`` read, the unsent messages only.
     Index(
@@ -170,12 +173,21 @@ outbox = Table(
     ),
 )
 
+# Revision 0005: settings the database keeps, one row per key (the secret's fingerprint).
+platform_settings = Table(
+    "platform_settings",
+    metadata,
+    Column("key", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
+)
+
 store_tables = (
     enrolments,
     accounts,
     rights,
     identifier_counters,
     password_checks,
+    platform_settings,
     links,
     events,
     outbox,
