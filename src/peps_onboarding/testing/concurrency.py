@@ -470,7 +470,9 @@ class _Order:
     call: _Call | None
 
 
-class _Worker:
+# The two below run only inside the spawned workers, where coverage does not follow
+# (spawn starts a fresh interpreter); the races they serve are what the tests check.
+class _Worker:  # pragma: no cover
     """A spawned worker's state: the store and platform it keeps between rounds."""
 
     def __init__(self) -> None:
@@ -499,7 +501,7 @@ class _Worker:
         self.store = self.platform = self.recipe = None
 
 
-def _serve(orders: Pipe, barrier: ProcessBarrier) -> None:
+def _serve(orders: Pipe, barrier: ProcessBarrier) -> None:  # pragma: no cover
     """A worker's loop: one order a round, until told to stop (None)."""
     worker = _Worker()
     orders.send(_READY)  # imported: the first round's barrier will not wait for imports
