@@ -6,14 +6,17 @@ import logging
 import socket
 import ssl
 import threading
+import time
 import traceback
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Literal
 from xml.etree import ElementTree
 
 import attrs
 import pytest
+import trustme
 
 from peps_onboarding.adapters.net_entreprises import (
     HttpNetEntreprisesVerifier,
@@ -35,6 +38,14 @@ PASSWORD = "Zq8!motdepasse-secret"
 TOKEN = b"c2VjcmV0LWpldG9uLWRlLXRlc3Q.0123456789abcdef"
 EXPIRES = "Wed, 21 Oct 2026 07:28:00 GMT"
 READ_TIMEOUT = 0.3
+# The trickling server: one byte every TRICKLE_INTERVAL (well inside READ_TIMEOUT, so no
+# single read ever times out), for TRICKLE_BYTES bytes: about 8 s if nobody stops it.
+TRICKLE_INTERVAL = 0.08
+TRICKLE_BYTES = 100
+TOTAL_TIMEOUT = 1.0
+# How late after the deadline the call may give up: the watchdog fires at the deadline;
+# this is scheduling slack on a loaded machine, far below the 8 s the trickle lasts.
+DEADLINE_SLACK = 0.7
 
 
 # --- a local server that answers as Net-Entreprises does ------------------------------
@@ -46,6 +57,8 @@ class Reply:
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
+    # Send that part of the answer one byte at a time (a slowloris upstream).
+    trickle: Literal["headers", "body"] | None = None
 
 
 @attrs.frozen
@@ -59,15 +72,18 @@ class Received:
 class NetEntreprisesServer(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        if tls is not None:
+            self.socket = tls.wrap_socket(self.socket, server_side=True)
+        self.scheme = "https" if tls is not None else "http"
         self.replies: deque[Reply] = deque()
         self.received: list[Received] = []
         self.release = threading.Event()  # ends a slow answer early at teardown
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+        return f"{self.scheme}://127.0.0.1:{self.server_address[1]}"
 
     def handle_error(self, request: object, client_address: object) -> None:
         """A client that gave up (timeout tests) is expected: stay quiet."""
@@ -85,16 +101,23 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.server.replies.popleft() if self.server.replies else Reply(500)
         if reply.delay:
             self.server.release.wait(reply.delay)
+        head = [f"HTTP/1.1 {reply.status} OK", *(f"{n}: {v}" for n, v in reply.headers)]
+        head += [f"Content-Length: {len(reply.body)}", "Connection: close", "", ""]
+        headers = "\r\n".join(head).encode("latin-1")
         try:
-            self.send_response(reply.status)
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(reply.body)
+            for part, trickled in ((headers, "headers"), (reply.body, "body")):
+                if reply.trickle == trickled:
+                    self._trickle(part)
+                else:
+                    self.wfile.write(part)
         except OSError:
             pass  # the client timed out and left
+
+    def _trickle(self, data: bytes) -> None:
+        for index in range(len(data)):
+            if self.server.release.wait(TRICKLE_INTERVAL):
+                return
+            self.wfile.write(data[index : index + 1])
 
     def log_message(self, format: str, *args: object) -> None:
         """Keep test output clean."""
@@ -113,12 +136,35 @@ def server() -> Iterator[NetEntreprisesServer]:
 
 
 @pytest.fixture
+def tls_server() -> Iterator[tuple[NetEntreprisesServer, Callable[[], ssl.SSLContext]]]:
+    """The same server behind TLS, and a client context that trusts its certificate."""
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    httpd = NetEntreprisesServer(tls=server_context)
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.01})
+    thread.start()
+
+    def trusting() -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        ca.configure_trust(context)
+        return context
+
+    yield httpd, trusting
+    httpd.release.set()
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
 def verifier(server: NetEntreprisesServer) -> HttpNetEntreprisesVerifier:
     settings = NetEntreprisesSettings(
         environment="test",
         base_url=server.base_url,
         connect_timeout=READ_TIMEOUT,
         read_timeout=READ_TIMEOUT,
+        total_timeout=TOTAL_TIMEOUT,
     )
     return HttpNetEntreprisesVerifier(settings)
 
@@ -158,8 +204,25 @@ def _unused_port() -> int:
     return port
 
 
-def _token_reply() -> Reply:
-    return Reply(200, TOKEN, (("Content-Type", "text/plain"), ("Expires", EXPIRES)))
+def _token_reply(body: bytes = TOKEN, trickle: Literal["headers", "body"] | None = None) -> Reply:
+    headers = (("Content-Type", "text/plain"), ("Expires", EXPIRES))
+    return Reply(200, body, headers, trickle=trickle)
+
+
+def _trickled_token(part: Literal["headers", "body"]) -> Reply:
+    """A token answer long enough that trickling it outlasts the deadline many times."""
+    body = (TOKEN * (TRICKLE_BYTES // len(TOKEN) + 1))[:TRICKLE_BYTES]
+    return _token_reply(body=body, trickle=part)
+
+
+def _timed(call: Callable[[], object]) -> tuple[BaseException, float]:
+    """The error ``call`` raised and how long it took to raise it."""
+    started = time.monotonic()
+    try:
+        call()
+    except Exception as error:  # returned to the test, which checks its type
+        return error, time.monotonic() - started
+    raise AssertionError("the call did not fail")
 
 
 # --- success ----------------------------------------------------------------------------
@@ -405,6 +468,73 @@ def test_an_answer_slower_than_the_read_timeout_is_unavailability(
         _verify(verifier)
 
     _assert_secret_free(caught.value)
+
+
+@pytest.mark.rule("N1")
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_an_answer_trickled_byte_by_byte_gives_up_at_the_total_deadline(
+    server: NetEntreprisesServer,
+    verifier: HttpNetEntreprisesVerifier,
+    part: Literal["headers", "body"],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Rule N1: an upstream that keeps every read alive (a byte well inside the read
+    timeout) is cut off at the call's total deadline, as « indisponible »."""
+    server.replies.append(_trickled_token(part))
+
+    with caplog.at_level(logging.WARNING, logger="peps_onboarding"):
+        error, elapsed = _timed(lambda: _verify(verifier))
+
+    assert isinstance(error, NetEntreprisesUnavailableError)
+    assert TOTAL_TIMEOUT - 0.05 <= elapsed < TOTAL_TIMEOUT + DEADLINE_SLACK
+    assert "délai total" in caplog.text
+    _assert_secret_free(error)
+
+
+@pytest.mark.rule("N1")
+def test_a_trickled_answer_over_tls_gives_up_at_the_total_deadline(
+    tls_server: tuple[NetEntreprisesServer, Callable[[], ssl.SSLContext]],
+) -> None:
+    """Rule N1: the deadline cuts an HTTPS call too (the production case)."""
+    server, trusting = tls_server
+    server.replies.append(_trickled_token("body"))
+    settings = NetEntreprisesSettings(
+        base_url=server.base_url,
+        connect_timeout=READ_TIMEOUT * 3,
+        read_timeout=READ_TIMEOUT,
+        total_timeout=TOTAL_TIMEOUT,
+        ssl_context_factory=trusting,
+    )
+
+    error, elapsed = _timed(lambda: _verify(HttpNetEntreprisesVerifier(settings)))
+
+    assert isinstance(error, NetEntreprisesUnavailableError)
+    assert TOTAL_TIMEOUT - 0.05 <= elapsed < TOTAL_TIMEOUT + DEADLINE_SLACK
+    _assert_secret_free(error)
+
+
+@pytest.mark.rule("N1")
+def test_an_answer_within_the_total_deadline_over_tls_is_read(
+    tls_server: tuple[NetEntreprisesServer, Callable[[], ssl.SSLContext]],
+) -> None:
+    """Rule N1: the watchdog leaves a call that finishes in time alone."""
+    server, trusting = tls_server
+    server.replies.append(_token_reply())
+    settings = NetEntreprisesSettings(
+        base_url=server.base_url, total_timeout=TOTAL_TIMEOUT, ssl_context_factory=trusting
+    )
+
+    identity = _verify(HttpNetEntreprisesVerifier(settings))
+
+    assert identity.siret == SIRET
+
+
+def test_the_total_deadline_has_a_default_and_must_be_positive() -> None:
+    """The deadline is on by default (connect plus read: no well-behaved answer is cut)."""
+    settings = NetEntreprisesSettings()
+    assert settings.total_timeout == settings.connect_timeout + settings.read_timeout
+    with pytest.raises(ValueError, match="total_timeout"):
+        NetEntreprisesSettings(total_timeout=0)
 
 
 @pytest.mark.rule("N1")

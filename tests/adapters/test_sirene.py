@@ -7,10 +7,12 @@ import csv
 import json
 import socket
 import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
+from typing import Literal
 
 import attrs
 import pytest
@@ -36,6 +38,14 @@ CEASED = Siret.parse("20005478100014")
 COMPANY = Siret.parse("55208100200016")
 PERSON = Siret.parse("40123456200015")
 READ_TIMEOUT = 0.3
+# The trickling server: one byte every TRICKLE_INTERVAL (well inside READ_TIMEOUT, so no
+# single read ever times out), for about 8 s if nobody stops it.
+TRICKLE_INTERVAL = 0.08
+TRICKLE_BYTES = 100
+TOTAL_TIMEOUT = 1.0
+# How late after the deadline the lookup may give up: scheduling slack on a loaded
+# machine, far below the 8 s the trickle lasts.
+DEADLINE_SLACK = 0.7
 
 
 # --- realistic Sirene 3.11 answers ---------------------------------------------------
@@ -171,6 +181,8 @@ class Reply:
     body: bytes = b""
     headers: tuple[tuple[str, str], ...] = ()
     delay: float = 0.0
+    # Send that part of the answer one byte at a time (a slowloris upstream).
+    trickle: Literal["headers", "body"] | None = None
 
 
 @attrs.frozen
@@ -212,17 +224,24 @@ class _Handler(BaseHTTPRequestHandler):
         reply = self.server.replies.popleft() if self.server.replies else Reply(500)
         if reply.delay:
             self.server.release.wait(reply.delay)
+        head = [f"HTTP/1.1 {reply.status} OK", "Content-Type: application/json;charset=utf-8"]
+        head += [f"{name}: {value}" for name, value in reply.headers]
+        head += [f"Content-Length: {len(reply.body)}", "Connection: close", "", ""]
+        headers = "\r\n".join(head).encode("latin-1")
         try:
-            self.send_response(reply.status)
-            self.send_header("Content-Type", "application/json;charset=utf-8")
-            for name, value in reply.headers:
-                self.send_header(name, value)
-            self.send_header("Content-Length", str(len(reply.body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
-            self.wfile.write(reply.body)
+            for part, trickled in ((headers, "headers"), (reply.body, "body")):
+                if reply.trickle == trickled:
+                    self._trickle(part)
+                else:
+                    self.wfile.write(part)
         except OSError:
             pass  # the client timed out and left
+
+    def _trickle(self, data: bytes) -> None:
+        for index in range(len(data)):
+            if self.server.release.wait(TRICKLE_INTERVAL):
+                return
+            self.wfile.write(data[index : index + 1])
 
     def log_message(self, format: str, *args: object) -> None:
         """Keep test output clean."""
@@ -266,12 +285,15 @@ def sleep() -> SleepRecorder:
     return SleepRecorder()
 
 
-def _settings(base_url: str, *, cache_size: int = 1024) -> SireneSettings:
+def _settings(
+    base_url: str, *, cache_size: int = 1024, total_timeout: float = 5.0
+) -> SireneSettings:
     return SireneSettings(
         api_key=API_KEY,
         base_url=base_url,
         connect_timeout=READ_TIMEOUT,
         read_timeout=READ_TIMEOUT,
+        total_timeout=total_timeout,
         cache_ttl=60.0,
         cache_size=cache_size,
     )
@@ -640,6 +662,52 @@ def test_an_answer_slower_than_the_read_timeout_is_directory_unavailable(
 
     with pytest.raises(DirectoryUnavailableError):
         _lookup(registry, COMMUNE)
+
+
+@pytest.mark.rule("N2")
+@pytest.mark.parametrize("part", ["headers", "body"])
+def test_an_answer_trickled_byte_by_byte_gives_up_at_the_total_deadline(
+    server: SireneServer, part: Literal["headers", "body"]
+) -> None:
+    """Rule N2: a registry that keeps every read alive (a byte well inside the read
+    timeout) is cut off at the lookup's total deadline, as « indisponible »."""
+    registry = SireneRegistry(_settings(server.base_url, total_timeout=TOTAL_TIMEOUT))
+    body = sirene_answer(COMMUNE, _unit("7210")).ljust(TRICKLE_BYTES)
+    server.replies.append(Reply(200, body, trickle=part))
+
+    started = time.monotonic()
+    with pytest.raises(DirectoryUnavailableError) as caught:
+        _lookup(registry, COMMUNE)
+    elapsed = time.monotonic() - started
+
+    assert TOTAL_TIMEOUT - 0.05 <= elapsed < TOTAL_TIMEOUT + DEADLINE_SLACK
+    assert caught.value.__context__ is None
+
+
+@pytest.mark.rule("N2")
+def test_a_retry_that_would_outlast_the_total_deadline_is_not_attempted(
+    server: SireneServer, clock: FakeClock, sleep: SleepRecorder
+) -> None:
+    """Rule N2: the deadline covers the whole lookup: a Retry-After within the cap but
+    beyond what is left of the budget fails at once, without waiting."""
+    registry = SireneRegistry(
+        _settings(server.base_url, total_timeout=2.0), clock=clock, sleep=sleep
+    )
+    server.replies.append(Reply(429, headers=(("Retry-After", "3"),)))
+
+    with pytest.raises(DirectoryUnavailableError):
+        _lookup(registry, COMMUNE)
+
+    assert sleep.waits == []
+    assert len(server.received) == 1
+
+
+def test_the_total_deadline_has_a_default_and_must_be_positive() -> None:
+    """The deadline is on by default (connect plus read: no well-behaved answer is cut)."""
+    settings = SireneSettings(api_key=API_KEY)
+    assert settings.total_timeout == settings.connect_timeout + settings.read_timeout
+    with pytest.raises(ValueError, match="total_timeout"):
+        SireneSettings(api_key=API_KEY, total_timeout=-1)
 
 
 @pytest.mark.rule("N2")

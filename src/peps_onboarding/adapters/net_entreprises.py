@@ -77,6 +77,11 @@ class NetEntreprisesSettings:
     ``ssl_context_factory`` exists so a host can trust a private CA, and the context it
     makes must still verify certificates and host names. ``transport_factory`` is a
     seam for tests (``httpx.MockTransport``); production code leaves it unset.
+
+    ``connect_timeout`` and ``read_timeout`` bound each phase; ``total_timeout`` bounds
+    the whole call (a person is waiting on the sign-in screen), so an answer trickled
+    byte by byte is cut off there and counts as « indisponible ». Its default is the sum
+    of the other two: no well-behaved answer that arrives today is cut.
     """
 
     environment: NetEntreprisesEnvironment = field(
@@ -86,6 +91,7 @@ class NetEntreprisesSettings:
     service_code: str = field(validator=validators.matches_re(r"\d{1,4}"))
     connect_timeout: float = field(default=5.0, validator=positive)
     read_timeout: float = field(default=15.0, validator=positive)
+    total_timeout: float = field(default=20.0, validator=positive)
     user_agent: str = "peps-onboarding"
     ssl_context_factory: Callable[[], ssl.SSLContext] | None = field(default=None, repr=False)
     transport_factory: Callable[[], httpx.BaseTransport] | None = field(default=None, repr=False)

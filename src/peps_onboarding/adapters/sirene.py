@@ -79,7 +79,10 @@ class SireneSettings:
     """Where Sirene is, the integration key, and how patient to be.
 
     ``max_retry_wait`` caps the one wait a 429 earns: a person is waiting on a sign-in
-    screen, so a longer ``Retry-After`` gives up at once instead. TLS verification
+    screen, so a longer ``Retry-After`` gives up at once instead. ``total_timeout`` bounds
+    a whole lookup, the retry and its wait included (``connect_timeout`` and
+    ``read_timeout`` only bound each phase of a request): an answer trickled byte by
+    byte is cut off there. TLS verification
     cannot be turned off (``ssl_context_factory`` may only add trust);
     ``transport_factory`` is a seam for tests.
     """
@@ -88,6 +91,7 @@ class SireneSettings:
     base_url: str = field(default=_DEFAULT_BASE_URL, validator=is_secure_url)
     connect_timeout: float = field(default=5.0, validator=positive)
     read_timeout: float = field(default=10.0, validator=positive)
+    total_timeout: float = field(default=15.0, validator=positive)
     cache_ttl: float = field(default=3600.0, validator=positive)
     cache_size: int = field(default=1024, validator=positive)
     max_retry_wait: float = field(default=5.0, validator=positive)
@@ -142,15 +146,19 @@ class SireneRegistry:
         return found
 
     def _fetch(self, siret: Siret) -> Establishment | None:
-        """One lookup, with at most one retry after a 429. Raises when it cannot tell."""
-        response = self._get(siret)
+        """One lookup, with at most one retry after a 429, all within ``total_timeout``.
+        Raises when it cannot tell."""
+        started = self.clock()
+        total = self.settings.total_timeout
+        response = self._get(siret, budget=total)
         if response is not None and response.status_code == 429:
             wait = _retry_after(response, default=1.0)
-            if wait > self.settings.max_retry_wait:
+            left = total - (self.clock() - started) - wait
+            if wait > self.settings.max_retry_wait or left <= 0:
                 _log.warning("Sirene: quota dépassé, attente demandée de %s s", wait)
                 raise DirectoryUnavailableError()
             self.sleep(wait)
-            response = self._get(siret)
+            response = self._get(siret, budget=left)
         if response is None:
             raise DirectoryUnavailableError()
         status = response.status_code
@@ -170,12 +178,18 @@ class SireneRegistry:
         _log.warning("Sirene: réponse inexploitable pour le SIRET %s: %s", siret, failure)
         raise DirectoryUnavailableError()
 
-    def _get(self, siret: Siret) -> httpx.Response | None:
-        """The answer, or ``None`` when there was none (logged; never the key)."""
+    def _get(self, siret: Siret, *, budget: float) -> httpx.Response | None:
+        """The answer within ``budget`` seconds, or ``None`` (logged; never the key)."""
         settings = self.settings
         url = f"{settings.base_url.rstrip('/')}/siret/{siret.value}"
         headers = {_KEY_HEADER: settings.api_key, "Accept": "application/json"}
-        return send(settings, "Sirene", lambda client: client.get(url, headers=headers), _log)
+        return send(
+            settings,
+            "Sirene",
+            lambda client: client.get(url, headers=headers),
+            _log,
+            budget=budget,
+        )
 
 
 def _retry_after(response: httpx.Response, *, default: float) -> float:
