@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -87,6 +88,33 @@ def test_letter_is_one_a4_page() -> None:
     box = reader.pages[0].mediabox  # in points: A4 is 210 × 297 mm
     assert float(box.width) == pytest.approx(595.28, abs=0.5)
     assert float(box.height) == pytest.approx(841.89, abs=0.5)
+
+
+@pytest.mark.parametrize("letter", [CLASSIC, HOSTILE], ids=["classic", "hostile"])
+def test_rendering_a_letter_logs_no_fonttools_line_at_info(
+    caplog: pytest.LogCaptureFixture, letter: Letter
+) -> None:
+    """fpdf2 subsets the fonts with fontTools, which logs ~70 INFO lines a letter: a host
+    logging at INFO gets none of them (even for a letter laid out several times)."""
+    caplog.set_level(logging.INFO)
+
+    render_letter_pdf(letter)
+
+    assert [r.name for r in caplog.records if r.name.split(".")[0] == "fontTools"] == []
+
+
+def test_fonttools_logs_as_the_host_configured_outside_a_letter(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Only the rendering is quiet: a host's own use of fontTools still logs at INFO,
+    also once a letter was rendered (the library configures no level)."""
+    caplog.set_level(logging.INFO)
+    render_letter_pdf(CLASSIC)
+
+    logging.getLogger("fontTools.subset").info("the host's own subsetting")
+
+    assert logging.getLogger("fontTools.subset").level == logging.NOTSET
+    assert [r.getMessage() for r in caplog.records] == ["the host's own subsetting"]
 
 
 @pytest.mark.rule("M2")

@@ -18,13 +18,15 @@ import functools
 import hashlib
 import io
 import json
+import logging
 import os
 import re
 import shutil
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -153,6 +155,44 @@ def _clean(value: str) -> str:
         else:
             chars.append(char if ord(char) in covered else "?")
     return _SPACES.sub(" ", "".join(chars)).strip()
+
+
+# --- fontTools' chatter ----------------------------------------------------------------
+
+# True while this context renders a letter (a context variable: per thread, per task).
+_RENDERING: ContextVar[bool] = ContextVar("peps_onboarding_rendering_letter", default=False)
+
+
+class _FontToolsChatter(logging.Filter):
+    """Drops fontTools' progress notes (INFO and DEBUG) logged while we render a letter.
+
+    fpdf2 subsets the fonts of every PDF with fontTools, whose subsetter logs about 70
+    INFO lines a letter (and 200 more at DEBUG) that tell a host nothing. The library
+    configures no logging (no level, no handler); this filter only drops those records
+    emitted inside :func:`render_letter_pdf`, so a host's own use of fontTools logs as
+    its configuration says, and fontTools' warnings always pass.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.WARNING or not _RENDERING.get()
+
+
+_CHATTER = _FontToolsChatter()
+
+
+@contextlib.contextmanager
+def _quiet_font_tools() -> Iterator[None]:
+    """A logger's filter sees only the records created on that logger (not those of its
+    children), so the filter goes on every fontTools logger there is, each time: a host
+    that reconfigures logging, or a fontTools module imported since, is covered too."""
+    for name, logger in list(logging.Logger.manager.loggerDict.items()):
+        if isinstance(logger, logging.Logger) and name.split(".")[0] == "fontTools":
+            logger.addFilter(_CHATTER)  # no-op when already there
+    token = _RENDERING.set(True)
+    try:
+        yield
+    finally:
+        _RENDERING.reset(token)
 
 
 # --- the letter ----------------------------------------------------------------------
@@ -495,14 +535,15 @@ def render_letter_pdf(letter: Letter, *, sender: LetterheadSettings | None = Non
     if letter.kind is LetterKind.CLASSIC_ENROLMENT and letter.withdrawal_deadline is None:
         raise ValueError("a classic enrolment letter needs its withdrawal deadline")
     attempts = [(size, None) for size in _BODY_SIZES] + [(_BODY_SIZES[-1], _LAST_RESORT_CLIP)]
-    for size, clip in attempts:
-        layout = _LetterPdf(letter, settings, size, clip)
-        try:
-            pdf = layout.build()
-            if pdf.pages_count == 1:
-                return bytes(pdf.output())
-        finally:
-            _close_fonts(layout.pdf)
+    with _quiet_font_tools():
+        for size, clip in attempts:
+            layout = _LetterPdf(letter, settings, size, clip)
+            try:
+                pdf = layout.build()
+                if pdf.pages_count == 1:
+                    return bytes(pdf.output())
+            finally:
+                _close_fonts(layout.pdf)
     raise ValueError(f"letter {letter.letter_id!r} does not fit on one page")
 
 
