@@ -63,10 +63,11 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime, timedelta
 from functools import lru_cache
 from importlib import resources
@@ -138,6 +139,7 @@ from .tables import (
     password_checks,
     rights,
 )
+from .urls import sqlite_file
 
 __all__ = ["SqlDatabase", "SqlUnitOfWork", "alembic_config", "upgrade"]
 
@@ -355,31 +357,63 @@ class SqlDatabase:
 
 
 def _create_engine(url: str) -> Engine:
+    """Statement parameters (hashes, names, e-mail addresses) never appear in the text of
+    an exception (``hide_parameters``): errors are logged and shown by hosts."""
     parsed = make_url(url)
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "sqlite":
         if parsed.database in (None, "", ":memory:"):
             return create_engine(
-                parsed, poolclass=StaticPool, connect_args={"check_same_thread": False}
+                parsed,
+                poolclass=StaticPool,
+                connect_args={"check_same_thread": False},
+                hide_parameters=True,
             )
-        return create_engine(parsed, connect_args={"check_same_thread": False})
-    return create_engine(parsed, pool_pre_ping=True)
+        return create_engine(
+            parsed, connect_args={"check_same_thread": False}, hide_parameters=True
+        )
+    return create_engine(parsed, pool_pre_ping=True, hide_parameters=True)
 
 
 def _counters_engine(engine: Engine) -> Engine:
     """A small engine on the same database, for ``next_number`` only."""
     if engine.dialect.name == "sqlite":
         return create_engine(
-            engine.url, connect_args={"check_same_thread": False}, pool_size=1, max_overflow=-1
+            engine.url,
+            connect_args={"check_same_thread": False},
+            pool_size=1,
+            max_overflow=-1,
+            hide_parameters=True,
         )
-    return create_engine(engine.url, pool_size=1, max_overflow=-1, pool_pre_ping=True)
+    return create_engine(
+        engine.url, pool_size=1, max_overflow=-1, pool_pre_ping=True, hide_parameters=True
+    )
 
 
 def _configure_sqlite(engine: Engine, *, busy_timeout: timedelta, wal: bool) -> None:
     """Driver autocommit, so that we emit BEGIN ourselves (SQLAlchemy's documented recipe
-    for pysqlite): ``DEFERRED`` by default, ``IMMEDIATE`` for writes, none for reads."""
+    for pysqlite): ``DEFERRED`` by default, ``IMMEDIATE`` for writes, none for reads.
+
+    A database file that does not exist yet is created private to its owner (``0600``)
+    just before SQLite opens it: it holds password hashes and personal data, and SQLite
+    would create it with the umask (``0644`` under the usual ``022``). SQLite gives the
+    ``-wal``, ``-shm`` and ``-journal`` files it creates the database file's mode, so
+    they are private too. A file that already exists keeps the mode it has.
+    """
     milliseconds = int(busy_timeout.total_seconds() * 1000)
+
+    def before_connect(
+        _dialect: object, _record: object, cargs: list[Any], cparams: dict[str, Any]
+    ) -> None:
+        database = cargs[0] if cargs else cparams.get("database", "")
+        path = sqlite_file(str(database), uri=bool(cparams.get("uri")))
+        if path is None:
+            return
+        # Already there (kept as it is), or not creatable (a missing folder, no
+        # permission): SQLite then opens it or reports the failure in its own words.
+        with suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
     def on_connect(dbapi_connection: Any, _record: object) -> None:
         dbapi_connection.isolation_level = None
@@ -399,6 +433,7 @@ def _configure_sqlite(engine: Engine, *, busy_timeout: timedelta, wal: bool) -> 
             connection.exec_driver_sql(f"BEGIN {mode}")
 
     if not event.contains(engine, "connect", on_connect):
+        event.listen(engine, "do_connect", before_connect)
         event.listen(engine, "connect", on_connect)
         event.listen(engine, "begin", on_begin)
 
