@@ -112,11 +112,13 @@ def test_the_shipped_sample_imports_without_rejection(engine: Engine, sample_csv
 
 
 def test_importing_the_same_file_twice_changes_nothing(engine: Engine, sample_csv: Path) -> None:
-    """Idempotent: the second import leaves every table exactly as the first did."""
+    """Idempotent: the second import leaves every table exactly as the first did, and
+    reports every row unchanged."""
     first = import_directory(engine, sample_csv, progress=False)
     before = _tables(engine)
     second = import_directory(engine, sample_csv, progress=False)
-    assert second == first
+    assert (first.rows_imported, first.rows_unchanged) == (35, 0)
+    assert (second.rows_read, second.rows_imported, second.rows_unchanged) == (35, 0, 35)
     assert _tables(engine) == before
 
 
@@ -152,7 +154,7 @@ def test_an_empty_representative_keeps_the_known_one(engine: Engine, tmp_path: P
     import_directory(engine, write_csv(tmp_path, COMMUNE), progress=False)
     without = ";".join(COMMUNE.split(";")[:13] + [""] * 7)
     report = import_directory(engine, write_csv(tmp_path, without), progress=False)
-    assert report.rows_imported == 1
+    assert (report.rows_imported, report.rows_unchanged) == (0, 1)
     representative = SqlDirectory(engine).legal_representative(Siret.parse("21330063500017"))
     assert representative is not None and representative.last_name == "Lefèvre"
 
@@ -222,9 +224,11 @@ def test_a_file_with_a_bom_and_crlf_lines_imports(engine: Engine, tmp_path: Path
 
 
 def test_a_header_only_file_imports_nothing(engine: Engine, tmp_path: Path) -> None:
-    """Header only (and blank lines): nothing read, nothing written, no error."""
-    report = import_directory(engine, write_csv(tmp_path, "", ""), progress=False)
-    assert report == ImportReport(rows_read=0, rows_imported=0, rows_rejected=0)
+    """Header only (and blank lines): nothing read, nothing written, no error; the
+    blank lines are counted as such."""
+    report = import_directory(engine, write_csv(tmp_path, "", " ", ";;"), progress=False)
+    assert report == ImportReport(rows_read=0, rows_imported=0, rows_rejected=0, blank_lines=3)
+    assert report.lines == 4
 
 
 def test_an_empty_file_or_a_wrong_header_is_refused(engine: Engine, tmp_path: Path) -> None:
@@ -324,11 +328,28 @@ def test_ten_thousand_rows_import_across_batches(engine: Engine, tmp_path: Path)
 
 
 def test_the_summary_writes_counts_the_french_way() -> None:
-    """Thousands apart with narrow no-break spaces, as the progress bar writes them."""
-    report = ImportReport(rows_read=1_234_567, rows_imported=1_234_560, rows_rejected=7)
-    assert report.summary == (
-        "1\u202f234\u202f567 lignes lues, 1\u202f234\u202f560 importées, 7 rejetées."
+    """Thousands apart with narrow no-break spaces, as the progress bar writes them; the
+    blank lines are named when there are any."""
+    report = ImportReport(
+        rows_read=1_234_567, rows_imported=1_234_000, rows_unchanged=560, rows_rejected=7
     )
+    assert report.summary == (
+        "1\u202f234\u202f567 lignes lues : 1\u202f234\u202f000 importées, 560 inchangées, "
+        "7 rejetées."
+    )
+    blank = ImportReport(rows_read=2, rows_imported=2, rows_rejected=0, blank_lines=1)
+    assert blank.summary == (
+        "2 lignes lues : 2 importées, 0 inchangées, 0 rejetées (1 lignes vides ignorées)."
+    )
+
+
+def test_a_report_whose_counts_do_not_add_up_cannot_be_built() -> None:
+    """read = imported + unchanged + rejected, always: a report that loses a line is
+    refused at construction."""
+    with pytest.raises(ValueError, match="do not add up"):
+        ImportReport(rows_read=5_000, rows_imported=4_302, rows_rejected=1)
+    with pytest.raises(ValueError, match="do not add up"):
+        ImportReport(rows_read=1, rows_imported=2, rows_unchanged=-1, rows_rejected=0)
 
 
 def test_rejected_rows_are_frozen_values() -> None:
@@ -358,15 +379,16 @@ def test_the_fast_siret_check_agrees_with_siret_parse(raw: str) -> None:
     assert actual == expected
 
 
-def test_a_line_the_csv_reader_cannot_read_is_reported_and_reading_goes_on(
+def test_a_cell_beyond_the_csv_modules_size_limit_is_rejected_by_its_length(
     engine: Engine,
 ) -> None:
-    """A cell beyond the CSV reader's size limit: that line is rejected, the next imports."""
+    """A huge cell (beyond what the ``csv`` module reads): its line is rejected for the
+    column's length, the next line imports."""
     huge = COMMUNE.replace("Commune de Saint-Aubin-de-Médoc", "x" * (csv.field_size_limit() + 1))
     stream = io.StringIO("\n".join((HEADER, huge, HOSPITAL)) + "\n")
     report = import_directory(engine, stream, progress=False)
     assert (report.rows_read, report.rows_imported, report.rows_rejected) == (2, 1, 1)
-    assert report.rejected == (RejectedRow(2, "ligne", "Cette ligne n'est pas un CSV valide."),)
+    assert [(r.line, r.field) for r in report.rejected] == [(2, "designation")]
     assert SqlDirectory(engine).has_contract(Siret.parse("26330045100014"))
 
 

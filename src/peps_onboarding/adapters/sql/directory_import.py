@@ -6,15 +6,24 @@ contract). Every value goes through the domain's value objects (E1 SIRET keys, E
 contract numbers, postal codes, names…); a row that does not parse is reported with
 its line number, its field and the French reason, and the import goes on.
 
-The import is an upsert and idempotent: the same file twice changes nothing (rows whose
-values did not change are not even rewritten); a later file updates an establishment's
-désignation, state, address and legal representative and adds contracts. A contract
-number belongs to one SIRET (E2): a later line that gives it to another SIRET, in the
-same file or a later one, moves it there, with its fund. Nothing is ever deleted.
-Rows are written in batches, each batch in its own transaction, with ``INSERT … ON
-CONFLICT DO UPDATE`` statements built with SQLAlchemy's SQLite or PostgreSQL ``insert``
-and compiled once; a crash part-way leaves whole batches, and running the import again
-completes it.
+The reading is strict and line by line: no cell of this format holds a line break, so
+each physical line is one row, decoded on its own and split on its own. A line that is
+not UTF-8, whose quotes do not close on it, or whose number of cells is not the
+header's is one rejected line, with its number and a French reason; the next line is
+read normally (the ``csv`` module would let an unclosed quote swallow every following
+line into one cell). Every line is accounted for: header excluded, ``rows_read`` is
+``rows_imported + rows_unchanged + rows_rejected``, and blank lines are counted apart.
+
+The import is an upsert and idempotent: each batch first reads what the tables hold for
+its keys, and a line whose establishment, contract and legal representative are already
+stored as it gives them is *unchanged*: counted as such and not rewritten. A later file
+updates an establishment's désignation, state, address and legal representative and
+adds contracts. A contract number belongs to one SIRET (E2): a later line that gives it
+to another SIRET, in the same file or a later one, moves it there, with its fund.
+Nothing is ever deleted. Rows are written in batches, each batch in its own transaction,
+with ``INSERT … ON CONFLICT DO UPDATE`` statements built with SQLAlchemy's SQLite or
+PostgreSQL ``insert`` and compiled once; a crash part-way leaves whole batches, and
+running the import again completes it.
 
 Parsing is the cost that matters on a million rows. Values that repeat (legal
 categories, funds, cities, postal codes, names…) are parsed once and memoised. The others
@@ -22,24 +31,26 @@ categories, funds, cities, postal codes, names…) are parsed once and memoised.
 already in the form the value object would return — a SIRET of 14 digits whose keys a
 fast Luhn checks, a trimmed printable NFC line without forbidden characters… — which
 agrees with the value object; every other form goes through the value object, which also
-words the errors. A line is read in one straight run over its columns; one with a bad
-value or an incomplete group is read again the reference way, column by column, to
-report every field at fault.
+words the errors. A line without a quote is split with ``str.split``; one with a quote
+goes through :func:`_split_quoted`. A line is read in one straight run over its columns;
+one with a bad value or an incomplete group is read again the reference way, column by
+column, to report every field at fault.
 """
 
 from __future__ import annotations
 
-import csv
+import codecs
 import operator
 import sys
 import time
 import unicodedata
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from itertools import chain
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import IO, Any, Final
 
 from attrs import frozen
-from sqlalchemy import Engine, Table, or_
+from sqlalchemy import Engine, Table, bindparam, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ...domain.errors import FieldError, OnboardingError
@@ -119,22 +130,49 @@ class RejectedRow:
 
 @frozen(kw_only=True)
 class ImportReport:
-    """What an import did. ``rejected`` lists every field at fault (several per row
-    when several are wrong), up to :data:`MAX_REPORTED`; ``rows_rejected`` counts rows."""
+    """What an import did, every line of the file accounted for.
+
+    Header excluded, each line is either blank (``blank_lines``: nothing but spaces,
+    tabs and ``;``) or read (``rows_read``); each line read is imported (it changed
+    the directory), unchanged (the directory already held it: not rewritten) or
+    rejected. ``rejected`` lists every field at fault (several per row when several are
+    wrong), up to :data:`MAX_REPORTED`; ``rows_rejected`` counts rows. A report whose
+    counts do not add up cannot be built.
+    """
 
     rows_read: int
     rows_imported: int
     rows_rejected: int
+    rows_unchanged: int = 0
+    blank_lines: int = 0
     rejected: tuple[RejectedRow, ...] = ()
     rejected_truncated: bool = False
 
+    def __attrs_post_init__(self) -> None:
+        counts = (self.rows_imported, self.rows_unchanged, self.rows_rejected, self.blank_lines)
+        if min(counts) < 0 or self.rows_read != sum(counts[:3]):
+            raise ValueError(
+                f"the counts do not add up: {self.rows_read} read, {self.rows_imported} "
+                f"imported, {self.rows_unchanged} unchanged, {self.rows_rejected} rejected"
+            )
+
+    @property
+    def lines(self) -> int:
+        """The lines of the file: the header, the blank lines and the rows read."""
+        return 1 + self.blank_lines + self.rows_read
+
     @property
     def summary(self) -> str:
-        """One French line: ``1 000 lignes lues, 998 importées, 2 rejetées.``"""
-        return (
-            f"{_thousands(self.rows_read)} lignes lues, {_thousands(self.rows_imported)} "
-            f"importées, {_thousands(self.rows_rejected)} rejetées."
+        """One French line: ``1 000 lignes lues : 990 importées, 8 inchangées, 2
+        rejetées.``, and the blank lines skipped when there are any."""
+        text = (
+            f"{_thousands(self.rows_read)} lignes lues : {_thousands(self.rows_imported)} "
+            f"importées, {_thousands(self.rows_unchanged)} inchangées, "
+            f"{_thousands(self.rows_rejected)} rejetées"
         )
+        if self.blank_lines:
+            text += f" ({_thousands(self.blank_lines)} lignes vides ignorées)"
+        return text + "."
 
 
 # --- parsing one value ------------------------------------------------------------------
@@ -533,16 +571,96 @@ def _row_reader(order: Sequence[int]) -> Callable[[Sequence[str]], _Rows]:
     return read
 
 
+# --- splitting one line -----------------------------------------------------------------
+
+_QUOTE: Final = '"'
+_BLANK: Final = " \t\r;"  # a line of nothing else holds no value: a blank line
+
+
+class _MalformedLineError(Exception):
+    """A line that is not one CSV row: what is wrong, and the cell (from 0) where."""
+
+    def __init__(self, problem: str, cell: int) -> None:
+        super().__init__(problem, cell)
+        self.problem = problem
+        self.cell = cell
+
+
+_UNCLOSED: Final = "unclosed"
+_AFTER_CLOSING: Final = "after_closing"
+_INSIDE: Final = "inside"
+
+
+def _split_quoted(line: str) -> list[str]:
+    """The cells of one line holding a quote, by the standard CSV quoting with ``;``: a
+    cell that starts with ``"`` ends at the next single ``"``, which the end of the line
+    or ``;`` follows, and ``""`` inside it stands for one ``"``. No cell of the format
+    holds a line break, so a quote still open at the end of the line is an error of this
+    line alone, as is a ``"`` inside a cell that does not start with one. Raises
+    :class:`_MalformedLineError`."""
+    cells: list[str] = []
+    end = len(line)
+    start = 0
+    while True:
+        if start < end and line[start] == _QUOTE:
+            parts = []
+            position = start + 1
+            while True:
+                closing = line.find(_QUOTE, position)
+                if closing < 0:
+                    raise _MalformedLineError(_UNCLOSED, len(cells))
+                parts.append(line[position:closing])
+                if line.startswith(_QUOTE, closing + 1):  # "" stands for one "
+                    parts.append(_QUOTE)
+                    position = closing + 2
+                    continue
+                break
+            cells.append("".join(parts))
+            start = closing + 1
+            if start == end:
+                return cells
+            if line[start] != ";":
+                raise _MalformedLineError(_AFTER_CLOSING, len(cells) - 1)
+            start += 1
+        else:
+            separator = line.find(";", start)
+            cell = line[start:] if separator < 0 else line[start:separator]
+            if _QUOTE in cell:
+                raise _MalformedLineError(_INSIDE, len(cells))
+            cells.append(cell)
+            if separator < 0:
+                return cells
+            start = separator + 1
+
+
+def _encoded(lines: Iterable[str]) -> Iterator[bytes]:
+    """A text stream's lines as the bytes a file would hold, so that they are read as a
+    file's are: bytes a ``surrogateescape`` stream could not decode come back as they
+    were, and any other lone surrogate as bytes that are not UTF-8 either."""
+    for line in lines:
+        try:
+            yield line.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:
+            yield line.encode("utf-8", "surrogatepass")
+
+
 # --- statements -------------------------------------------------------------------------
+
+_LOOKUP_CHUNK: Final = 500  # keys per lookup, far below any driver's parameter limit
+_LOOKUP_KEY: Final = "key_{}"
 
 
 @frozen
 class _Upsert:
-    """An ``INSERT … ON CONFLICT DO UPDATE`` compiled once for the engine's dialect."""
+    """An ``INSERT … ON CONFLICT DO UPDATE`` compiled once for the engine's dialect, and
+    the lookup of the rows already stored under given keys."""
 
     sql: str
     keys: tuple[str, ...]
     positional: bool
+    lookup: str
+    lookup_keys: tuple[str, ...]
+    key_position: int
 
     @classmethod
     def build(cls, engine: Engine, table: Table, key: Sequence[str]) -> _Upsert:
@@ -558,7 +676,8 @@ class _Upsert:
         statement = insert(table)
         updated = [c for c in columns if c not in key]
         if updated:
-            # Only rows whose values differ are rewritten: a re-import writes nothing.
+            # Only rows whose values differ are rewritten, should another process have
+            # written them since the lookup.
             statement = statement.on_conflict_do_update(
                 index_elements=list(key),
                 set_={c: statement.excluded[c] for c in updated},
@@ -571,7 +690,37 @@ class _Upsert:
         keys = tuple(compiled.positiontup or ()) if positional else tuple(columns)
         if positional and keys != tuple(columns):  # pragma: no cover - a SQLAlchemy change
             raise RuntimeError(f"unexpected parameter order {keys}")
-        return cls(str(compiled), tuple(columns), positional)
+        # The upsert's conflict key (the contract's number alone, E2) is the lookup's,
+        # with a fixed number of placeholders, compiled once too: an expanding IN would
+        # be rendered again on every call.
+        (looked_up,) = key
+        names = tuple(_LOOKUP_KEY.format(i) for i in range(_LOOKUP_CHUNK))
+        lookup = select(*table.columns).where(
+            table.c[looked_up].in_([bindparam(name) for name in names])
+        )
+        found = lookup.compile(dialect=engine.dialect)
+        if found.positional and tuple(found.positiontup or ()) != names:  # pragma: no cover
+            raise RuntimeError("unexpected parameter order in the lookup")
+        return cls(
+            str(compiled), tuple(columns), positional, str(found), names, columns.index(looked_up)
+        )
+
+    def stored(self, connection: Any, keys: Collection[str]) -> dict[str, tuple[Any, ...]]:
+        """The rows stored under ``keys``, by key, as tuples in the table's column order
+        (the order the import builds its rows in). Booleans come as the driver gives
+        them (``1`` / ``0`` on SQLite), which compare equal to ``True`` / ``False``."""
+        found: dict[str, tuple[Any, ...]] = {}
+        wanted = list(keys)
+        position = self.key_position
+        for start in range(0, len(wanted), _LOOKUP_CHUNK):
+            chunk = wanted[start : start + _LOOKUP_CHUNK]
+            chunk += chunk[-1:] * (_LOOKUP_CHUNK - len(chunk))  # the same key again
+            parameters: Any = (
+                tuple(chunk) if self.positional else dict(zip(self.lookup_keys, chunk, strict=True))
+            )
+            for row in connection.exec_driver_sql(self.lookup, parameters):
+                found[row[position]] = tuple(row)
+        return found
 
     def run(self, connection: Any, rows: Sequence[tuple[Any, ...]]) -> None:
         if not rows:
@@ -589,104 +738,118 @@ class _Upsert:
 
 
 def import_directory(
-    engine: Engine, source: Path | TextIO, *, progress: bool | None = None
+    engine: Engine, source: Path | IO[str] | IO[bytes], *, progress: bool | None = None
 ) -> ImportReport:
     """Loads a directory file into the directory tables (E1, E2, E4, M2).
 
-    ``source`` is a path (opened as UTF-8, BOM accepted) or an open text stream.
-    ``progress`` shows a one-line progress count on standard error; by default only
-    when standard error is a terminal. Raises :class:`DirectoryFileError` when the file
-    has no header or misses columns; a bad row never stops the import.
+    ``source`` is a path (read as UTF-8 bytes, BOM accepted), an open binary stream, or
+    an open text stream. ``progress`` shows a one-line progress count on standard
+    error; by default only when standard error is a terminal. Raises
+    :class:`DirectoryFileError` when the file has no header or misses columns; a bad
+    line never stops the import, and every line is accounted for in the report.
     """
     show = sys.stderr.isatty() if progress is None else progress
     if isinstance(source, Path):
-        with source.open(encoding="utf-8-sig", errors="surrogateescape", newline="") as stream:
+        with source.open("rb") as stream:
             size = source.stat().st_size
             return _Importer(engine, show, stream, size).run()
     return _Importer(engine, show, source, None).run()
 
 
 class _Importer:
-    def __init__(self, engine: Engine, show: bool, stream: TextIO, size: int | None) -> None:
+    def __init__(
+        self, engine: Engine, show: bool, stream: IO[str] | IO[bytes], size: int | None
+    ) -> None:
         self.engine = engine
         self.show = show
         self.stream = stream
         self.size = size
-        self.establishments = _Upsert.build(engine, establishments, ("siret",))
-        self.contracts = _Upsert.build(engine, contracts, ("number",))
-        self.representatives = _Upsert.build(engine, legal_representatives, ("siret",))
+        self.tables = (
+            _Upsert.build(engine, establishments, ("siret",)),
+            _Upsert.build(engine, contracts, ("number",)),
+            _Upsert.build(engine, legal_representatives, ("siret",)),
+        )
+        # _write reads the keys at these positions.
+        if tuple(t.key_position for t in self.tables) != (0, 1, 0):  # pragma: no cover
+            raise RuntimeError("the directory tables' keys moved")
         self.rejected: list[RejectedRow] = []
-        self.rows_rejected = 0
+        self.rows_rejected = self.rows_imported = self.rows_unchanged = 0
         self.started = time.monotonic()
 
     def run(self) -> ImportReport:
-        reader = csv.reader(self.stream, delimiter=";")
-        order = self._header(reader)
+        lines = self._lines()
+        names = self._header(next(lines, None))
+        order = tuple(names.index(c) for c in COLUMNS)
         read = _row_reader(order)
-        width = max(order) + 1
+        width = len(names)
         show = self.show
-        batch_establishments: dict[str, tuple[Any, ...]] = {}
-        batch_contracts: dict[str, tuple[Any, ...]] = {}
-        batch_representatives: dict[str, tuple[Any, ...]] = {}
-        rows_read = rows_imported = batch_rows = 0
-        # A line the CSV reader cannot read is reported and reading goes on after it; the
-        # ``for`` keeps the common path free of a call and a ``try`` per line.
-        while True:
+        batch: list[_Rows] = []
+        rows_read = blank_lines = 0
+        # Each line decoded and split on its own: a bad one costs that line alone.
+        for number, raw in enumerate(lines, start=2):
             try:
-                for row in reader:
-                    if len(row) < width:
-                        if not row or (len(row) == 1 and not row[0].strip()):
-                            continue  # a blank line
-                        rows_read += 1
-                        if show and rows_read % _PROGRESS_EVERY == 0:
-                            self._progress(rows_read)
-                        reason = f"La ligne a {len(row)} colonnes au lieu de {len(COLUMNS)}."
-                        self._reject(reader.line_num, [(_LINE, reason)])
-                        continue
-                    rows_read += 1
-                    if show and rows_read % _PROGRESS_EVERY == 0:
-                        self._progress(rows_read)
-                    try:
-                        establishment, contract, representative = read(row)
-                    except _RejectedLineError as rejected:
-                        self._reject(reader.line_num, rejected.errors)
-                        continue
-                    siret = establishment[0]
-                    batch_establishments[siret] = establishment
-                    if contract is not None:
-                        # Keyed by number alone: the last line naming a number wins (E2).
-                        batch_contracts[contract[1]] = contract
-                    if representative is not None:
-                        batch_representatives[siret] = representative
-                    rows_imported += 1
-                    batch_rows += 1
-                    if batch_rows >= BATCH_SIZE:
-                        self._write(batch_establishments, batch_contracts, batch_representatives)
-                        batch_rows = 0
-            except csv.Error:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as error:
                 rows_read += 1
-                self._reject(reader.line_num, [(_LINE, "Cette ligne n'est pas un CSV valide.")])
-                continue
-            break
-        self._write(batch_establishments, batch_contracts, batch_representatives)
+                self._reject(number, [(_LINE, _undecodable_reason(raw, error))])
+            else:
+                if not line.strip(_BLANK):
+                    blank_lines += 1
+                    continue
+                rows_read += 1
+                try:
+                    cells = _split_quoted(line) if _QUOTE in line else line.split(";")
+                except _MalformedLineError as malformed:
+                    self._reject(number, [(_LINE, _malformed_reason(malformed, names))])
+                else:
+                    if len(cells) != width:
+                        reason = f"La ligne a {len(cells)} colonnes au lieu de {width}."
+                        self._reject(number, [(_LINE, reason)])
+                    else:
+                        try:
+                            batch.append(read(cells))
+                        except _RejectedLineError as rejected:
+                            self._reject(number, rejected.errors)
+                        else:
+                            if len(batch) >= BATCH_SIZE:
+                                self._write(batch)
+            if show and rows_read % _PROGRESS_EVERY == 0:
+                self._progress(rows_read)
+        self._write(batch)
         if self.show:
             self._progress(rows_read, done=True)
         return ImportReport(
             rows_read=rows_read,
-            rows_imported=rows_imported,
+            rows_imported=self.rows_imported,
+            rows_unchanged=self.rows_unchanged,
             rows_rejected=self.rows_rejected,
+            blank_lines=blank_lines,
             rejected=tuple(self.rejected),
             rejected_truncated=len(self.rejected) >= MAX_REPORTED,
         )
 
-    def _header(self, reader: Any) -> tuple[int, ...]:
+    def _lines(self) -> Iterator[bytes]:
+        """The file's lines as bytes, a BOM taken off the first."""
+        stream: Any = self.stream
+        first = stream.readline()
+        if not first:
+            return iter(())
+        if isinstance(first, str):
+            first, stream = next(_encoded((first,))), _encoded(stream)
+        return chain((first.removeprefix(codecs.BOM_UTF8),), stream)
+
+    def _header(self, raw: bytes | None) -> list[str]:
+        if raw is None:
+            raise DirectoryFileError("Le fichier est vide : la ligne d'en-tête manque.")
         try:
-            header = next(reader)
-        except StopIteration:
-            raise DirectoryFileError("Le fichier est vide : la ligne d'en-tête manque.") from None
-        except csv.Error:
+            line = raw.decode("utf-8").rstrip("\r\n")
+        except UnicodeDecodeError:
+            raise DirectoryFileError("La ligne d'en-tête n'est pas en UTF-8 valide.") from None
+        try:
+            header = _split_quoted(line) if _QUOTE in line else line.split(";")
+        except _MalformedLineError:
             raise DirectoryFileError("La ligne d'en-tête n'est pas un CSV valide.") from None
-        names = [cell.strip().lstrip("\ufeff").strip().casefold() for cell in header]
+        names = [cell.strip().casefold() for cell in header]
         missing = [c for c in COLUMNS if c not in names]
         if missing:
             raise DirectoryFileError(
@@ -694,7 +857,7 @@ class _Importer:
                 + ", ".join(missing)
                 + " (séparateur attendu : « ; »)."
             )
-        return tuple(names.index(c) for c in COLUMNS)
+        return names
 
     def _reject(self, line: int, errors: Sequence[tuple[str, str]]) -> None:
         self.rows_rejected += 1
@@ -702,22 +865,54 @@ class _Importer:
         if room > 0:
             self.rejected.extend(RejectedRow(line, f, r) for f, r in errors[:room])
 
-    def _write(
-        self,
-        batch_establishments: dict[str, tuple[Any, ...]],
-        batch_contracts: dict[str, tuple[Any, ...]],
-        batch_representatives: dict[str, tuple[Any, ...]],
-    ) -> None:
-        if not batch_establishments:
+    def _write(self, batch: list[_Rows]) -> None:
+        """Writes a batch of good lines, in one transaction, and counts each line as
+        imported or unchanged. Lines apply in their order, the last one naming a key
+        winning (E2): a line is unchanged when every row it gives (establishment,
+        contract, representative) is what the tables hold after the lines before it;
+        only rows that end up different from what was stored are written."""
+        if not batch:
             return
-        # Establishments first: contracts and representatives refer to them.
+        est_table, contract_table, rep_table = self.tables
         with self.engine.begin() as connection:
-            self.establishments.run(connection, list(batch_establishments.values()))
-            self.contracts.run(connection, list(batch_contracts.values()))
-            self.representatives.run(connection, list(batch_representatives.values()))
-        batch_establishments.clear()
-        batch_contracts.clear()
-        batch_representatives.clear()
+            # Keys at the positions the tables' lookups use: a SIRET first, a number second.
+            stored_establishments = est_table.stored(connection, {rows[0][0] for rows in batch})
+            stored_contracts = contract_table.stored(
+                connection, {c[1] for _, c, _ in batch if c is not None}
+            )
+            stored_representatives = rep_table.stored(
+                connection, {r[0] for _, _, r in batch if r is not None}
+            )
+            found = dict(stored_establishments)
+            held = dict(stored_contracts)
+            represented = dict(stored_representatives)
+            imported = 0
+            for establishment, contract, representative in batch:
+                changed = False
+                siret = establishment[0]
+                if found.get(siret) != establishment:
+                    found[siret] = establishment
+                    changed = True
+                if contract is not None and held.get(contract[1]) != contract:
+                    held[contract[1]] = contract
+                    changed = True
+                if representative is not None and represented.get(siret) != representative:
+                    represented[siret] = representative
+                    changed = True
+                imported += changed
+            # Establishments first: contracts and representatives refer to them.
+            for table, now, was in (
+                (est_table, found, stored_establishments),
+                (contract_table, held, stored_contracts),
+                (rep_table, represented, stored_representatives),
+            ):
+                if was:
+                    table.run(connection, [row for key, row in now.items() if was.get(key) != row])
+                else:  # nothing stored under these keys: every row is new
+                    table.run(connection, list(now.values()))
+        self.rows_imported += imported
+        self.rows_unchanged += len(batch) - imported
+        batch.clear()
 
     def _progress(self, rows: int, *, done: bool = False) -> None:
         bar = ""
@@ -737,12 +932,31 @@ class _Importer:
 
     def _percent_read(self, size: int) -> int | None:
         """How far into the file of ``size`` bytes reading is, from the byte offset."""
-        buffer = getattr(self.stream, "buffer", None)
         try:
-            position = buffer.tell() if buffer is not None else None
+            position = self.stream.tell()
         except (OSError, ValueError):
             return None
-        return None if position is None else min(100, position * 100 // size)
+        return min(100, position * 100 // size)
+
+
+def _undecodable_reason(raw: bytes, error: UnicodeDecodeError) -> str:
+    return (
+        f"Cette ligne n'est pas en UTF-8 valide (octet 0x{raw[error.start]:02X} en position "
+        f"{error.start + 1}) : le fichier doit être enregistré en UTF-8."
+    )
+
+
+def _malformed_reason(error: _MalformedLineError, names: Sequence[str]) -> str:
+    cell = f"la cellule {error.cell + 1}"
+    if error.cell < len(names):
+        cell += f" ({names[error.cell]})"
+    if error.problem == _UNCLOSED:
+        what = f"le guillemet qui ouvre {cell} n'est pas fermé sur la ligne"
+    elif error.problem == _AFTER_CLOSING:
+        what = f"après le guillemet qui ferme {cell}, « ; » ou la fin de la ligne est attendu"
+    else:
+        what = f"{cell} contient un guillemet sans être entre guillemets"
+    return f"Ligne CSV invalide : {what}."
 
 
 def _thousands(count: int) -> str:
