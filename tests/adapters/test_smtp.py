@@ -20,7 +20,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 
 from peps_onboarding.adapters.smtp import SmtpMailer, SmtpSecurity, SmtpSettings
-from peps_onboarding.domain.errors import NotificationDeliveryError
+from peps_onboarding.domain.errors import NotificationDeliveryError, NotificationRefusedError
 from peps_onboarding.domain.notifications import EmailKind, EmailMessage
 
 HOST = "127.0.0.1"
@@ -62,6 +62,8 @@ class Recorder:
     """An aiosmtpd handler that keeps every message; it can refuse recipients or dawdle."""
 
     refuse_recipients: bool = False
+    recipient_reply: str = "550 5.1.1 Destinataire inconnu"  # when refusing recipients
+    data_reply: str = "250 Message accepted for delivery"
     data_delay: float = 0.0  # seconds before answering the end of DATA
     deliveries: list[Delivery] = attrs.field(factory=list)
 
@@ -74,7 +76,7 @@ class Recorder:
         rcpt_options: list[str],
     ) -> str:
         if self.refuse_recipients:
-            return "550 5.1.1 Destinataire inconnu"
+            return self.recipient_reply
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -83,6 +85,8 @@ class Recorder:
     ) -> str:
         if self.data_delay:
             await asyncio.sleep(self.data_delay)
+        if not self.data_reply.startswith("2"):
+            return self.data_reply
         transport = server.transport
         assert transport is not None
         assert isinstance(envelope.original_content, bytes)
@@ -95,7 +99,7 @@ class Recorder:
                 authenticated=bool(session.authenticated),
             )
         )
-        return "250 Message accepted for delivery"
+        return self.data_reply
 
 
 def authenticator(
@@ -454,6 +458,54 @@ def test_authentication_failure_is_a_delivery_error_without_the_password(
     assert server.deliveries == []
     assert_safe(caught.value)
     assert wrong not in str(caught.value)
+    # A 535 concerns every message: retried (the configuration gets fixed), never dead.
+    assert not isinstance(caught.value, NotificationRefusedError)
+
+
+@pytest.mark.rule("M3")
+def test_a_5xx_on_the_recipient_is_a_permanent_refusal(start_server: StartServer) -> None:
+    """A 550 on RCPT will not change on retry: ``NotificationRefusedError`` (a dead letter)."""
+    server = start_server(Recorder(refuse_recipients=True))
+    with pytest.raises(NotificationRefusedError, match="550") as caught:
+        SmtpMailer(settings(server.port)).send(message())
+    assert caught.value.code == "notification.refused"
+    assert_safe(caught.value)
+
+
+@pytest.mark.rule("M3")
+def test_a_4xx_on_the_recipient_is_retried_not_refused(start_server: StartServer) -> None:
+    """A 450 (mailbox busy, greylisting) is temporary: a plain, retryable delivery error."""
+    server = start_server(Recorder(refuse_recipients=True, recipient_reply="450 4.2.1 Occupé"))
+    with pytest.raises(NotificationDeliveryError, match="450") as caught:
+        SmtpMailer(settings(server.port)).send(message())
+    assert not isinstance(caught.value, NotificationRefusedError)
+
+
+@pytest.mark.rule("M3")
+def test_a_5xx_on_the_message_is_a_permanent_refusal(start_server: StartServer) -> None:
+    """A 554 after DATA refuses this message's content for good."""
+    server = start_server(Recorder(data_reply="554 5.7.1 Message refusé"))
+    with pytest.raises(NotificationRefusedError, match="554") as caught:
+        SmtpMailer(settings(server.port)).send(message())
+    assert_safe(caught.value)
+    assert server.deliveries == []
+
+
+@pytest.mark.rule("M1", "M3")
+def test_an_address_needing_smtputf8_is_refused_by_a_relay_without_it(
+    start_server: StartServer,
+) -> None:
+    """Accents before « @ » need SMTPUTF8: a relay without it refuses the message for good
+    (nothing sent), one with it delivers."""
+    accented = attrs.evolve(message(), to="jérôme.durand@mairie.example")
+    plain = start_server(enable_SMTPUTF8=False)  # aiosmtpd's Controller offers it by default
+    with pytest.raises(NotificationRefusedError, match="SMTPUTF8") as caught:
+        SmtpMailer(settings(plain.port)).send(accented)
+    assert_safe(caught.value)
+    assert plain.deliveries == []
+    utf8 = start_server(enable_SMTPUTF8=True)
+    SmtpMailer(settings(utf8.port)).send(accented)
+    assert utf8.the_only().rcpt_tos == ["jérôme.durand@mairie.example"]
 
 
 @pytest.mark.rule("M3")

@@ -271,6 +271,6 @@ def test_a_database_at_0001_upgrades_in_place_and_keeps_its_data(empty_url: str)
             assert [e.siret for e in uow.enrolments.due(AT + timedelta(days=8))] == [SIRET]
             assert uow.accounts.next_number("JDU") == 8
         claimed = database.claim_due_outbox(AT, 10, timedelta(minutes=5))
-        assert claimed == [message]
+        assert claimed == [evolve(message, claimed_until=AT + timedelta(minutes=5))]
     finally:
         database.dispose()

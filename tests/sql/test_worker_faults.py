@@ -1,6 +1,7 @@
 """Real faults: a worker process killed with SIGKILL in the middle of a sweep (T1) or a
-dispatch (M3), on SQLite and PostgreSQL; and a mailer that fails for a while, then
-recovers, over SQLite.
+dispatch (M3), on SQLite and PostgreSQL; two dispatchers in threads over a relay slower
+than a batch's lease, on both; and a mailer that fails for a while, then recovers, over
+SQLite.
 
 The killed worker is the real command, ``python -m peps_onboarding worker``, on a
 database prepared with 100 registrations made through the platform with a fake clock
@@ -19,6 +20,7 @@ import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -32,7 +34,7 @@ from stdnum import luhn
 
 from peps_onboarding import build
 from peps_onboarding.adapters.argon2 import Argon2PasswordHasher
-from peps_onboarding.adapters.clock import FakeClock
+from peps_onboarding.adapters.clock import FakeClock, SystemClock
 from peps_onboarding.adapters.memory import (
     InMemoryCaptchaVerifier,
     InMemoryLetterSender,
@@ -50,11 +52,13 @@ from peps_onboarding.adapters.sql.stores import SqlDatabase
 from peps_onboarding.adapters.sql.tables import accounts, outbox
 from peps_onboarding.application.commands import ClassicRegistration
 from peps_onboarding.application.platform import Platform
+from peps_onboarding.application.results import DispatchReport
 from peps_onboarding.domain.account import AccountState
 from peps_onboarding.domain.establishment import EnrolmentState
 from peps_onboarding.domain.notifications import EmailMessage
+from peps_onboarding.domain.policy import Policy
 from peps_onboarding.domain.values import Siret
-from peps_onboarding.ports import Mailer
+from peps_onboarding.ports import Clock, Mailer
 from peps_onboarding.testing.journeys import START, holder_form
 
 REGISTRATIONS = 100  # each owes a letter, and a PDF takes ~70 ms to render here
@@ -116,7 +120,13 @@ def _load_directory(database: SqlDatabase, count: int) -> list[str]:
     return sirets
 
 
-def _platform(database: SqlDatabase, clock: FakeClock, mailer: Mailer | None = None) -> Platform:
+def _platform(
+    database: SqlDatabase,
+    clock: Clock,
+    mailer: Mailer | None = None,
+    *,
+    policy: Policy | None = None,
+) -> Platform:
     directory = SqlDirectory(database)
     return build(
         unit_of_work=database.unit_of_work,
@@ -130,6 +140,7 @@ def _platform(database: SqlDatabase, clock: FakeClock, mailer: Mailer | None = N
         clock=clock,
         hasher=Argon2PasswordHasher.fast_for_tests(),
         random=SeededRandomSource(11),
+        policy=policy,
         accept_test_email_domains=True,
     )
 
@@ -224,6 +235,7 @@ def _environment(mail: Path, letters: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PEPS_")}
     env.update(
         PEPS_SECRET=SECRET_HEX,
+        PEPS_BASE_URL="https://peps.employeur.example",
         PEPS_MAIL_BACKEND="folder",
         PEPS_MAIL_FOLDER=str(mail),
         PEPS_LETTERS_BACKEND="spool",
@@ -398,3 +410,60 @@ def test_every_owed_email_arrives_once_when_the_mailer_recovers_from_an_outage(
     assert len(mailer.delivered) == len(set(mailer.delivered)) == registrations
     assert {m.message_id for m in inner.sent} == set(mailer.delivered)
     assert _count(sqlite_database, _sent_messages()) == 2 * registrations
+
+
+# --- two dispatchers and a slow relay, on real threads and real time -----------------
+
+
+class _SlowMailer(_CountingMailer):
+    """Takes ``delay`` seconds (real time) to send each e-mail, as a slow relay does."""
+
+    def __init__(self, inner: InMemoryMailer, delay: float) -> None:
+        super().__init__(inner)
+        self.delay = delay
+        self._lock = threading.Lock()
+
+    def send(self, message: EmailMessage) -> None:
+        time.sleep(self.delay)
+        with self._lock:
+            super().send(message)
+
+
+@pytest.mark.rule("M3")
+def test_two_dispatchers_over_a_relay_slower_than_a_batch_lease_send_each_email_once(
+    any_sql_url: str,
+) -> None:
+    """Eight e-mails at 0.2 s each take 1.6 s, past a 1 s lease: two dispatchers running
+    at once on real threads still send each one exactly once, since each delivery is
+    claimed alone (a batch claimed at once would have lapsed half-way and been retaken)."""
+    registrations, delay, lease = 8, 0.2, timedelta(seconds=1)
+    database = SqlDatabase(any_sql_url)
+    try:
+        database.upgrade()
+        sirets = _load_directory(database, registrations)
+        _register(_platform(database, SystemClock()), sirets)
+        mailer = _SlowMailer(InMemoryMailer(), delay)
+        policy = Policy(notification_claim_lease=lease)
+        dispatchers = [_platform(database, SystemClock(), mailer, policy=policy) for _ in "ab"]
+        start = threading.Barrier(len(dispatchers), timeout=30)
+        reports: list[DispatchReport] = []
+
+        def dispatch(platform: Platform) -> None:
+            start.wait()
+            reports.append(platform.dispatch_notifications(limit=100))
+
+        threads = [threading.Thread(target=dispatch, args=(p,)) for p in dispatchers]
+        began = time.monotonic()
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=60)
+        elapsed = time.monotonic() - began
+        assert not any(thread.is_alive() for thread in threads)
+        assert len(mailer.delivered) == len(set(mailer.delivered)) == registrations
+        assert all(report.sent > 0 for report in reports), reports  # they shared the work
+        assert sum(report.sent for report in reports) == 2 * registrations  # letters too
+        assert elapsed < registrations * delay + 10  # shared, not one after the other twice
+        assert all(_outbox_ids(database).values())
+    finally:
+        database.dispose()

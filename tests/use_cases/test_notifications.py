@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from peps_onboarding import EmailKind
-from peps_onboarding.testing import PASSWORD, Journey
+from peps_onboarding import (
+    DispatchReport,
+    EmailKind,
+    EmailMessage,
+    EmailNotification,
+    OutboxMessage,
+    Platform,
+    Policy,
+    build,
+)
+from peps_onboarding.adapters.argon2 import Argon2PasswordHasher
+from peps_onboarding.adapters.clock import FakeClock
+from peps_onboarding.adapters.memory import (
+    InMemoryCaptchaVerifier,
+    InMemoryDatabase,
+    InMemoryDirectory,
+    InMemoryLetterSender,
+    InMemoryNetEntreprisesVerifier,
+)
+from peps_onboarding.testing import HOSPITAL, HOSPITAL_CONTRACT, PASSWORD, Journey, holder_form
 
 EMAIL = "jeanne.dupont@employeur.example"
 FOOTER = "Cet email vous a été envoyé par un automate. Merci de ne pas répondre."
@@ -89,3 +108,164 @@ def test_the_outbox_keeps_no_raw_token(journey: Journey) -> None:
     token = journey.last_token(EMAIL)
     assert token not in outbox
     assert token not in repr(journey.world.database.links)
+
+
+# --- one lease per delivery ---------------------------------------------------------------
+
+
+class SlowRelay:
+    """A mailer that takes one (fake) second a message. While it is sending, ``meanwhile``
+    runs: the other dispatcher's next delivery, as it would run on another host at the
+    same time. It records every send that reaches it, duplicates included."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
+        self.sends: list[str] = []
+        self.meanwhile: Callable[[], object] | None = None
+        self._busy = False
+
+    def send(self, message: EmailMessage) -> None:
+        self.sends.append(message.message_id)
+        self.clock.advance(timedelta(seconds=1))
+        if self.meanwhile is not None and not self._busy:
+            self._busy = True
+            try:
+                self.meanwhile()
+            finally:
+                self._busy = False
+
+
+def _dispatcher(database: InMemoryDatabase, clock: FakeClock, relay: SlowRelay) -> Platform:
+    directory = InMemoryDirectory()
+    return build(
+        unit_of_work=database.unit_of_work,
+        registry=directory,
+        contracts=directory,
+        net_entreprises=InMemoryNetEntreprisesVerifier(),
+        captcha=InMemoryCaptchaVerifier(),
+        mailer=relay,
+        letters=InMemoryLetterSender(),
+        secret=b"dispatcher-secret-dispatcher-00!",
+        clock=clock,
+        hasher=Argon2PasswordHasher.fast_for_tests(),
+        policy=Policy(notification_claim_lease=timedelta(seconds=2)),
+    )
+
+
+def _owed_email(n: int, at: datetime, *, to: str | None = None) -> OutboxMessage:
+    return OutboxMessage(
+        id=f"{n:032x}",
+        siret="21330063500017",
+        created_at=at,
+        next_attempt_at=at,
+        notification=EmailNotification(
+            kind=EmailKind.ACCESS_OPEN,
+            to=to or f"agent{n}@employeur.example",
+            recipient="Madame Jeanne Dupont",
+            siret="21330063500017",
+            designation="Commune de Saint-Aubin",
+            identifier="DUJ000001",
+        ),
+    )
+
+
+@pytest.mark.rule("M3")
+def test_two_dispatchers_over_a_slow_relay_never_send_an_email_twice() -> None:
+    """M3: with a 2 s lease and 1 s a message, two dispatchers share four e-mails and
+    none is sent twice (a lease covers one delivery, not a batch: a batch claimed at
+    once had lapsed by the third e-mail, which the other dispatcher then sent too)."""
+    start = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+    clock, database = FakeClock(start), InMemoryDatabase()
+    with database.unit_of_work() as uow:
+        for n in range(4):
+            uow.outbox.add(_owed_email(n, start))
+        uow.commit()
+    relay = SlowRelay(clock)
+    first, second = _dispatcher(database, clock, relay), _dispatcher(database, clock, relay)
+    reports: list[DispatchReport] = []
+    relay.meanwhile = lambda: reports.append(second.dispatch_notifications(limit=1))
+    report = first.dispatch_notifications(limit=4)
+    assert sorted(relay.sends) == [f"{n:032x}" for n in range(4)]  # each once
+    assert report.sent + sum(r.sent for r in reports) == 4
+    assert report.sent < 4  # the second dispatcher took its share
+    assert (report.failed, report.pending) == (0, 0)
+    assert not database.unsent
+
+
+# --- dead letters -------------------------------------------------------------------------
+
+
+@pytest.mark.rule("M3")
+def test_a_permanent_refusal_makes_a_dead_letter_at_once_which_an_operator_retries(
+    journey: Journey,
+) -> None:
+    """M3: a refused e-mail is not retried every 6 hours: it is a dead letter, counted
+    and listed (who, what, why); retried by an operator, it is delivered."""
+    journey.world.mailer.refuse_next(1)
+    journey.register()
+    report = journey.platform.dispatch_notifications()
+    assert (report.sent, report.failed, report.dead_lettered) == (1, 1, 1)  # the letter went
+    assert (report.pending, report.dead) == (0, 1)
+    [dead] = journey.platform.dead_letters()
+    assert dead.kind == EmailKind.PASSWORD_CREATION.value
+    assert dead.kind_label == "Courriel : lien de création du mot de passe"
+    assert dead.recipient == EMAIL
+    assert dead.attempts == 1
+    assert dead.last_error is not None and dead.last_error.startswith("notification.refused")
+    assert dead.dead_at == journey.clock.now()
+    journey.later(days=2)
+    assert journey.platform.dispatch_notifications().failed == 0  # never due again by itself
+    assert journey.world.mailer.sent == []
+    assert journey.platform.retry_dead_letters() == 1
+    assert journey.platform.dead_letters() == ()
+    after = journey.platform.dispatch_notifications()
+    assert (after.sent, after.pending, after.dead) == (1, 0, 0)
+    assert [m.message_id for m in journey.world.mailer.sent] == [dead.id]
+    assert journey.platform.retry_dead_letters() == 0
+
+
+@pytest.mark.rule("M3")
+def test_a_message_that_keeps_failing_becomes_a_dead_letter_after_the_last_attempt() -> None:
+    """M3: after ``notification_max_attempts`` failures (here 3), it is given up on."""
+    journey = Journey.start(policy=Policy(notification_max_attempts=3))
+    journey.world.mailer.fail_next(100)
+    journey.register()
+    reports = []
+    for _ in range(5):
+        reports.append(journey.platform.dispatch_notifications())
+        journey.later(hours=6)
+    assert [(r.failed, r.dead_lettered) for r in reports] == [
+        (1, 0),
+        (1, 0),
+        (1, 1),
+        (0, 0),
+        (0, 0),
+    ]
+    assert (reports[-1].pending, reports[-1].dead) == (0, 1)
+    [dead] = journey.platform.dead_letters()
+    assert dead.attempts == 3
+    assert dead.last_error == "notification.delivery_failed: le serveur de courriel ne répond pas"
+
+
+@pytest.mark.rule("M3")
+def test_retrying_chosen_dead_letters_resets_their_attempts_and_skips_other_ids(
+    journey: Journey,
+) -> None:
+    """M3: only the ids given come back, attempts counted from zero; an id that is not a
+    dead letter (unknown, or already retried) is skipped."""
+    journey.world.mailer.refuse_next(2)
+    journey.register()
+    journey.register(HOSPITAL, HOSPITAL_CONTRACT, holder=holder_form("Paul", "Martin"))
+    journey.deliver()
+    chosen, other = journey.platform.dead_letters()
+    assert journey.platform.retry_dead_letters([chosen.id, "inconnu", chosen.id]) == 1
+    assert journey.platform.retry_dead_letters([chosen.id]) == 0
+    retried = journey.world.database.outbox[chosen.id]
+    assert (retried.attempts, retried.dead_at, retried.next_attempt_at) == (
+        0,
+        None,
+        journey.clock.now(),
+    )
+    assert [d.id for d in journey.platform.dead_letters()] == [other.id]
+    journey.deliver()
+    assert [m.message_id for m in journey.world.mailer.sent] == [chosen.id]

@@ -25,6 +25,7 @@ from ..domain.errors import (
     NetEntreprisesRefusedError,
     NotFoundError,
     NotificationDeliveryError,
+    NotificationRefusedError,
     OnboardingError,
 )
 from ..domain.establishment import Contract, Enrolment, Establishment, LegalRepresentative
@@ -103,6 +104,7 @@ class InMemoryDatabase:
         self.events_of: dict[str, list[DomainEvent]] = {}
         self.outbox: dict[str, OutboxMessage] = {}
         self.unsent: dict[str, None] = {}  # insertion-ordered set of unsent ids
+        self.dead: dict[str, None] = {}  # insertion-ordered set of dead letters (unsent)
         self.claims: dict[str, datetime] = {}  # outbox id -> claimed until
         self.commits = 0
 
@@ -250,12 +252,20 @@ class _EventStore:
         return committed + [e for e in self.staged if e.siret == siret.value]
 
 
+_ReadState = tuple[int, datetime | None, datetime | None]  # attempts, sent_at, dead_at
+
+
+def _read_state(message: OutboxMessage) -> _ReadState:
+    return (message.attempts, message.sent_at, message.dead_at)
+
+
 class _Outbox:
     def __init__(self, db: InMemoryDatabase) -> None:
         self._db = db
         self.staged: dict[str, OutboxMessage] = {}
         self.added: set[str] = set()
         self.claims: dict[str, tuple[datetime, datetime]] = {}  # id -> (claimed at, until)
+        self.read: dict[str, _ReadState] = {}  # what this unit of work read, unclaimed
 
     def add(self, message: OutboxMessage) -> None:
         if message.id in self._db.outbox or message.id in self.staged:
@@ -263,19 +273,31 @@ class _Outbox:
         self.staged[message.id] = message
         self.added.add(message.id)
 
-    def due(self, at: datetime, limit: int) -> Sequence[OutboxMessage]:
+    def get(self, message_id: str) -> OutboxMessage | None:
+        staged = self.staged.get(message_id)
+        if staged is not None:
+            return staged
         with self._db.lock:
-            unsent = [self._db.outbox[i] for i in self._db.unsent]
+            message = self._db.outbox.get(message_id)
+        return None if message is None else self._remember(message)
+
+    def due(self, at: datetime, limit: int) -> Sequence[OutboxMessage]:
+        return [self._remember(m) for m in self._due(at, limit)]
+
+    def _due(self, at: datetime, limit: int) -> list[OutboxMessage]:
+        with self._db.lock:
+            pending = [self._db.outbox[i] for i in self._db.unsent if i not in self._db.dead]
             claimed = {i for i, until in self._db.claims.items() if until > at}
         claimed |= {i for i, (_, until) in self.claims.items() if until > at}
-        ready = [m for m in unsent if m.next_attempt_at <= at and m.id not in claimed]
+        ready = [m for m in pending if m.next_attempt_at <= at and m.id not in claimed]
         ready.sort(key=lambda m: (m.next_attempt_at, m.created_at))
         return ready[:limit]
 
     def claim(self, at: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
-        taken = self.due(at, limit)
-        for message in taken:
+        taken = []
+        for message in self._due(at, limit):
             self.claims[message.id] = (at, at + lease)
+            taken.append(evolve(message, claimed_until=at + lease))
         return taken
 
     def save(self, message: OutboxMessage) -> None:
@@ -285,9 +307,95 @@ class _Outbox:
 
     def pending_count(self) -> int:
         with self._db.lock:
-            return len(self._db.unsent) + sum(
-                1 for i in self.added if self.staged[i].sent_at is None
-            )
+            return len(self._db.unsent) - len(self._db.dead) + self._staged_count(dead=False)
+
+    def dead_count(self) -> int:
+        with self._db.lock:
+            return len(self._db.dead) + self._staged_count(dead=True)
+
+    def _staged_count(self, *, dead: bool) -> int:
+        staged = (self.staged[i] for i in self.added)
+        return sum(1 for m in staged if m.sent_at is None and (m.dead_at is not None) is dead)
+
+    def dead_letters(self, limit: int | None = None) -> Sequence[OutboxMessage]:
+        with self._db.lock:
+            dead = [self._db.outbox[i] for i in self._db.dead]
+        dead.sort(key=_dead_order)
+        return [self._remember(m) for m in dead[:limit]]
+
+    def _remember(self, message: OutboxMessage) -> OutboxMessage:
+        self.read[message.id] = _read_state(message)
+        return message
+
+    def check(self) -> None:
+        """At commit, under the database's lock: every claim still free and every save's
+        guard (:meth:`peps_onboarding.ports.Outbox.save`) holds, else ``ConflictError``."""
+        db = self._db
+        for message_id, (claimed_at, _) in self.claims.items():
+            stored = db.outbox.get(message_id)
+            free = db.claims.get(message_id, claimed_at) <= claimed_at
+            if stored is None or not free or not _due_at(stored, claimed_at, db):
+                raise ConflictError("another dispatcher claimed this message")
+        for message_id, message in self.staged.items():
+            if message_id in self.added:
+                continue
+            claim = self.claims.get(message_id)
+            holder = claim[1] if claim is not None else db.claims.get(message_id)
+            if not _may_save(db.outbox[message_id], message, holder, self.read.get(message_id)):
+                raise ConflictError("the outbox message changed meanwhile")
+
+    def apply(self) -> None:
+        """At commit, under the database's lock, after :meth:`check`."""
+        db = self._db
+        for message_id, (_, until) in self.claims.items():
+            db.claims[message_id] = until
+        for message_id, message in self.staged.items():
+            db.claims.pop(message_id, None)
+            db.outbox[message_id] = evolve(message, claimed_until=None)
+            if message.sent_at is None:
+                db.unsent[message_id] = None
+            else:
+                db.unsent.pop(message_id, None)
+            if message.sent_at is None and message.dead_at is not None:
+                db.dead[message_id] = None
+            else:
+                db.dead.pop(message_id, None)
+
+    def clear(self) -> None:
+        self.staged.clear()
+        self.added.clear()
+        self.claims.clear()
+        self.read.clear()
+
+
+def _dead_order(message: OutboxMessage) -> tuple[datetime, datetime, str]:
+    assert message.dead_at is not None
+    return (message.dead_at, message.created_at, message.id)
+
+
+def _due_at(message: OutboxMessage, at: datetime, db: InMemoryDatabase) -> bool:
+    """Unsent, not dead and its time come at ``at`` (its claim is checked apart)."""
+    return message.id in db.unsent and message.id not in db.dead and message.next_attempt_at <= at
+
+
+def _may_save(
+    stored: OutboxMessage,
+    new: OutboxMessage,
+    holder: datetime | None,
+    read: _ReadState | None,
+) -> bool:
+    """The guard of :meth:`peps_onboarding.ports.Outbox.save`; ``holder`` is the end of the
+    lease the message is claimed under now, if any."""
+    if new.sent_at is not None:
+        allowed = stored.sent_at is None  # a delivery happened: it counts, unless recorded
+    elif new.claimed_until is not None:  # another outcome: only under its own claim
+        allowed = holder == new.claimed_until and stored.sent_at is None
+        allowed = allowed and stored.dead_at is None
+    else:
+        allowed = True
+    if read is not None and new.claimed_until is None:
+        allowed = allowed and _read_state(stored) == read
+    return allowed
 
 
 class InMemoryUnitOfWork:
@@ -319,9 +427,7 @@ class InMemoryUnitOfWork:
         self.links.staged.clear()
         self.accounts.released.clear()
         self.events.staged.clear()
-        self.outbox.staged.clear()
-        self.outbox.added.clear()
-        self.outbox.claims.clear()
+        self.outbox.clear()
 
     def commit(self) -> None:
         db = self._db
@@ -331,9 +437,7 @@ class InMemoryUnitOfWork:
             self._check(db.enrolments, self.enrolments.staged)
             self._check(db.accounts, self.accounts.staged)
             self._check(db.links, self.links.staged)
-            for message_id, (claimed_at, _) in self.outbox.claims.items():
-                if db.claims.get(message_id, claimed_at) > claimed_at:
-                    raise ConflictError("another dispatcher claimed this message")
+            self.outbox.check()
             self._apply_enrolments()
             self._apply_accounts()
             self._apply_links()
@@ -342,15 +446,7 @@ class InMemoryUnitOfWork:
             for event in self.events.staged:
                 db.events.append(event)
                 db.events_of.setdefault(event.siret, []).append(event)
-            for message_id, (_, until) in self.outbox.claims.items():
-                db.claims[message_id] = until
-            for message_id, message in self.outbox.staged.items():
-                db.claims.pop(message_id, None)
-                db.outbox[message_id] = message
-                if message.sent_at is None:
-                    db.unsent[message_id] = None
-                else:
-                    db.unsent.pop(message_id, None)
+            self.outbox.apply()
             db.commits += 1
         self.rollback()
 
@@ -451,16 +547,24 @@ class InMemoryDirectory:
 
 
 class InMemoryMailer:
-    """Keeps what it is asked to send; ``fail_next(n)`` makes the next n sends fail (M3)."""
+    """Keeps what it is asked to send; ``fail_next(n)`` makes the next n sends fail (M3),
+    ``refuse_next(n)`` refuses them for good (a dead letter each)."""
 
     def __init__(self) -> None:
         self.sent: list[EmailMessage] = []
         self._failures = 0
+        self._refusals = 0
 
     def fail_next(self, count: int) -> None:
         self._failures = count
 
+    def refuse_next(self, count: int) -> None:
+        self._refusals = count
+
     def send(self, message: EmailMessage) -> None:
+        if self._refusals > 0:
+            self._refusals -= 1
+            raise NotificationRefusedError("destinataire refusé par le serveur de courriel (550)")
         if self._failures > 0:
             self._failures -= 1
             raise NotificationDeliveryError("le serveur de courriel ne répond pas")
@@ -473,16 +577,23 @@ class InMemoryMailer:
 
 
 class InMemoryLetterSender:
-    """Keeps the letters; ``fail_next(n)`` as :class:`InMemoryMailer`."""
+    """Keeps the letters; ``fail_next(n)`` and ``refuse_next(n)`` as :class:`InMemoryMailer`."""
 
     def __init__(self) -> None:
         self.sent: list[Letter] = []
         self._failures = 0
+        self._refusals = 0
 
     def fail_next(self, count: int) -> None:
         self._failures = count
 
+    def refuse_next(self, count: int) -> None:
+        self._refusals = count
+
     def send(self, letter: Letter) -> None:
+        if self._refusals > 0:
+            self._refusals -= 1
+            raise NotificationRefusedError("adresse postale refusée par le prestataire courrier")
         if self._failures > 0:
             self._failures -= 1
             raise NotificationDeliveryError("le prestataire courrier ne répond pas")

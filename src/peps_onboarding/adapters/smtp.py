@@ -2,9 +2,11 @@
 
 One connection per message: the outbox dispatcher (M3) sends rarely and retries on
 failure, so a pooled connection would only add states to get wrong. Every failure
-becomes a :class:`~peps_onboarding.domain.errors.NotificationDeliveryError` whose
-text is safe to store in the outbox: it never holds the SMTP password nor the body,
-which carries a raw link token (M4). Nothing here logs.
+becomes a :class:`~peps_onboarding.domain.errors.NotificationDeliveryError` (retried),
+or its :class:`~peps_onboarding.domain.errors.NotificationRefusedError` when the relay
+refused this message for good (a dead letter at once). Its text is safe to store in
+the outbox: it never holds the SMTP password nor the body, which carries a raw link
+token (M4). Nothing here logs.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Literal
 
 from attrs import field, frozen, validators
 
-from ..domain.errors import NotificationDeliveryError
+from ..domain.errors import NotificationDeliveryError, NotificationRefusedError
 from ..domain.notifications import EmailMessage
 
 __all__ = ["SmtpMailer", "SmtpSecurity", "SmtpSettings"]
@@ -97,6 +99,8 @@ class SmtpMailer:
             self._deliver(mime)
         except OSError as error:  # smtplib, ssl and socket errors are all OSErrors
             # ``from None``: the smtplib exception may quote what the server echoed back.
+            if _refused_for_good(error):
+                raise NotificationRefusedError(self._reason(error)) from None
             raise NotificationDeliveryError(self._reason(error)) from None
 
     def compose(self, message: EmailMessage, *, date: str) -> MimeMessage:
@@ -152,7 +156,10 @@ class SmtpMailer:
                 client.ehlo()
             if settings.username is not None and settings.password is not None:
                 client.login(settings.username, settings.password)
-            refused = client.send_message(mime)
+            try:
+                refused = client.send_message(mime)
+            except smtplib.SMTPNotSupportedError as error:  # only SMTPUTF8 is asked for here
+                raise _SmtpUtf8Unsupported(*error.args) from None
             if refused:
                 raise smtplib.SMTPRecipientsRefused(refused)
             # The relay has accepted the message: a failing QUIT must not cause a retry,
@@ -172,6 +179,8 @@ class SmtpMailer:
             reason = f"authentification SMTP refusée ({error.smtp_code})"
         elif isinstance(error, smtplib.SMTPSenderRefused):
             reason = f"expéditeur refusé par le serveur SMTP ({error.smtp_code})"
+        elif isinstance(error, _SmtpUtf8Unsupported):
+            reason = "le serveur SMTP ne prend pas SMTPUTF8, que cette adresse exige"
         elif isinstance(error, smtplib.SMTPNotSupportedError):
             reason = (
                 "le serveur SMTP ne propose pas une extension requise (STARTTLS, AUTH, SMTPUTF8)"
@@ -196,6 +205,25 @@ class SmtpMailer:
         if self.settings.password:  # belt and braces: no branch above quotes it
             text = text.replace(self.settings.password, "***")
         return text
+
+
+class _SmtpUtf8Unsupported(smtplib.SMTPNotSupportedError):
+    """The message's addresses need SMTPUTF8 and the relay does not offer it."""
+
+
+def _refused_for_good(error: OSError) -> bool:
+    """Rule M3: whether the relay refused *this message* permanently, so that sending it
+    again would fail the same way: a 5xx on its recipient (RFC 5321 §4.2.1) or on its
+    content (after DATA), or an address that needs SMTPUTF8 from a relay without it.
+    A 5xx on what every message shares (authentication, the sender) is the relay's or
+    the configuration's problem, not the message's: retried like an outage, so that
+    fixing the configuration lets the backlog through without an operator."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        return bool(codes) and all(500 <= code < 600 for code in codes)
+    if isinstance(error, smtplib.SMTPDataError):
+        return 500 <= error.smtp_code < 600
+    return isinstance(error, _SmtpUtf8Unsupported)
 
 
 class _Client(smtplib.SMTP):

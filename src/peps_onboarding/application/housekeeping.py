@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from attrs import evolve
 
 from ..domain.account import AccountState
 from ..domain.deadlines import access_opening_due, deadline_changes
-from ..domain.errors import ConflictError, NotificationDeliveryError
+from ..domain.errors import ConflictError, NotificationDeliveryError, NotificationRefusedError
 from ..domain.notifications import EmailNotification, Letter, OutboxMessage
 from ..domain.values import Identifier, Siret
 from .dependencies import Dependencies, retrying
 from .members import apply_deadlines, open_access
 from .notices import link_url
 from .rendering import letter_text
-from .results import DispatchReport, SweepReport
+from .results import DeadLetter, DispatchReport, SweepReport
 
-__all__ = ["dispatch_notifications", "sweep"]
+__all__ = ["dead_letters", "dispatch_notifications", "retry_dead_letters", "sweep"]
 
 
 def sweep(deps: Dependencies, now: datetime | None = None) -> SweepReport:
@@ -93,42 +96,117 @@ def _open_if_due(deps: Dependencies, siret: Siret, at: datetime) -> int:
 
 
 def dispatch_notifications(deps: Dependencies, limit: int = 100) -> DispatchReport:
-    """Rule M3: deliver what the outbox owes; failures are retried later with backoff.
+    """Rule M3: deliver what the outbox owes, at most ``limit`` messages; a failure is
+    retried later with backoff, a permanent refusal or the last allowed attempt makes a
+    dead letter (:meth:`OutboxMessage.attempt_failed`).
 
-    Messages are claimed first (committed), so several dispatchers never deliver the same
-    one; delivery then happens outside any transaction. A crash after a delivery and
-    before it is marked sent may deliver that one message again once its claim lapses;
-    its id (the Message-ID, the letter id) lets the receiving side drop the duplicate.
+    Each message is claimed alone, in a committed unit of work of its own, just before it
+    is delivered (outside any transaction), and its outcome is saved under that claim.
+    So a lease (``Policy.notification_claim_lease``) covers one delivery, never a batch:
+    however slow the relay, a message is taken by another dispatcher only once its own
+    delivery outlasted the whole lease. Then a delivery is recorded by whichever saves it,
+    but a failure only under the claim it was made under, so a late failure never makes
+    a delivered (or retaken) message due again. A crash after a delivery and before it is
+    marked sent delivers that one message again once its claim lapses; its id (the
+    Message-ID, the letter id) lets the receiving side drop the duplicate.
     """
-    policy = deps.policy
-
-    def claim() -> list[OutboxMessage]:
-        with deps.unit_of_work() as uow:
-            taken = list(uow.outbox.claim(deps.clock.now(), limit, policy.notification_claim_lease))
-            uow.commit()
-        return taken
-
-    sent = failed = 0
-    for message in retrying(claim):
+    sent = failed = dead_lettered = 0
+    for _ in range(limit):
         try:
-            _deliver(deps, message)
-        except NotificationDeliveryError as error:
-            failed += 1
-            now = deps.clock.now()
-            outcome = message.failed(
-                at=now,
-                error=f"{error.code}: {str(error)[:200]}",
-                retry_at=now + policy.retry_delay(message.attempts + 1),
-            )
-        else:
+            message = retrying(lambda: _claim_next(deps))
+        except ConflictError:
+            break  # other dispatchers keep winning the next message: leave it to them
+        if message is None:
+            break
+        outcome = _attempt(deps, message)
+        if outcome.sent_at is not None:
             sent += 1
-            outcome = message.delivered(at=deps.clock.now())
-        with deps.unit_of_work() as uow:
-            uow.outbox.save(outcome)
-            uow.commit()
+        else:
+            failed += 1
+            dead_lettered += outcome.dead_at is not None
+        # A conflict that outlives the retries: the claim lapsed and another dispatcher
+        # took the message; its outcome is the one that counts.
+        with contextlib.suppress(ConflictError):
+            retrying(functools.partial(_record, deps, outcome))
     with deps.unit_of_work() as uow:
-        pending = uow.outbox.pending_count()
-    return DispatchReport(sent=sent, failed=failed, pending=pending)
+        pending, dead = uow.outbox.pending_count(), uow.outbox.dead_count()
+    return DispatchReport(
+        sent=sent, failed=failed, pending=pending, dead_lettered=dead_lettered, dead=dead
+    )
+
+
+def _claim_next(deps: Dependencies) -> OutboxMessage | None:
+    """The next due message, claimed for one delivery (committed), or ``None``."""
+    with deps.unit_of_work() as uow:
+        taken = list(uow.outbox.claim(deps.clock.now(), 1, deps.policy.notification_claim_lease))
+        if not taken:
+            return None
+        uow.commit()
+    return taken[0]
+
+
+def _attempt(deps: Dependencies, message: OutboxMessage) -> OutboxMessage:
+    """Delivers one claimed message: what it became (sent, due again, or dead)."""
+    try:
+        _deliver(deps, message)
+    except NotificationDeliveryError as error:
+        return message.attempt_failed(
+            at=deps.clock.now(),
+            error=f"{error.code}: {str(error)[:200]}",
+            permanent=isinstance(error, NotificationRefusedError),
+            policy=deps.policy,
+        )
+    return message.delivered(at=deps.clock.now())
+
+
+def _record(deps: Dependencies, outcome: OutboxMessage) -> None:
+    with deps.unit_of_work() as uow:
+        uow.outbox.save(outcome)
+        uow.commit()
+
+
+def dead_letters(deps: Dependencies, limit: int | None = None) -> tuple[DeadLetter, ...]:
+    """Rule M3: the notifications given up on, oldest first (at most ``limit``)."""
+    with deps.unit_of_work() as uow:
+        messages = list(uow.outbox.dead_letters(limit))
+    return tuple(_dead_letter(m) for m in messages)
+
+
+def retry_dead_letters(deps: Dependencies, ids: Sequence[str] | None = None) -> int:
+    """Rule M3: makes dead letters due now (every one, or those of ``ids``), their attempts
+    counted from zero again; returns how many. An id that is not a dead letter (unknown,
+    sent, or retried meanwhile) is skipped."""
+
+    def run() -> int:
+        now = deps.clock.now()
+        with deps.unit_of_work() as uow:
+            if ids is None:
+                found = list(uow.outbox.dead_letters())
+            else:
+                found = [m for m in map(uow.outbox.get, dict.fromkeys(ids)) if m is not None]
+            dead = [m for m in found if m.dead_at is not None and m.sent_at is None]
+            for message in dead:
+                uow.outbox.save(message.retried(at=now))
+            if dead:
+                uow.commit()
+        return len(dead)
+
+    return retrying(run)
+
+
+def _dead_letter(message: OutboxMessage) -> DeadLetter:
+    assert message.dead_at is not None
+    return DeadLetter(
+        id=message.id,
+        kind=message.kind.value,
+        kind_label=message.kind.label,
+        siret=message.siret,
+        recipient=message.recipient,
+        attempts=message.attempts,
+        last_error=message.last_error,
+        created_at=message.created_at,
+        dead_at=message.dead_at,
+    )
 
 
 def _deliver(deps: Dependencies, message: OutboxMessage) -> None:

@@ -10,6 +10,7 @@ owes (M3) together, once. Nothing is sent from inside a use case: the dispatcher
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from ..domain.events import DomainEvent
@@ -29,6 +30,7 @@ from .dependencies import Dependencies
 from .notices import LINK_PATHS
 from .results import (
     CreationLinkResent,
+    DeadLetter,
     DispatchReport,
     IdentificationResult,
     IdentifierRecovered,
@@ -163,5 +165,15 @@ class Platform:
         return housekeeping.sweep(self._deps, now)
 
     def dispatch_notifications(self, limit: int = 100) -> DispatchReport:
-        """Rule M3: deliver what the outbox owes; failures are retried later with backoff."""
+        """Rule M3: deliver what the outbox owes; failures are retried later with backoff,
+        refusals and messages out of attempts become dead letters."""
         return housekeeping.dispatch_notifications(self._deps, limit)
+
+    def dead_letters(self, limit: int | None = None) -> tuple[DeadLetter, ...]:
+        """Rule M3: the notifications given up on, oldest first (at most ``limit``)."""
+        return housekeeping.dead_letters(self._deps, limit)
+
+    def retry_dead_letters(self, ids: Sequence[str] | None = None) -> int:
+        """Rule M3: makes dead letters (all, or those of ``ids``) due now, attempts reset;
+        returns how many."""
+        return housekeeping.retry_dead_letters(self._deps, ids)

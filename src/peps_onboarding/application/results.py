@@ -11,6 +11,7 @@ from ..domain.errors import EstablishmentAlreadyEnrolledError, RegistrationInPro
 __all__ = [
     "AccessLevelView",
     "CreationLinkResent",
+    "DeadLetter",
     "DispatchReport",
     "EstablishmentAlreadyEnrolled",
     "EstablishmentNotEnrolled",
@@ -226,6 +227,34 @@ class SweepReport:
 
 @frozen(kw_only=True)
 class DispatchReport:
+    """One dispatch round (M3): ``sent`` and ``failed`` count this round's deliveries,
+    ``dead_lettered`` those of the failures that were given up on (permanently refused,
+    or out of attempts); ``pending`` and ``dead`` are what the outbox holds afterwards:
+    messages still owed, and dead letters waiting for an operator."""
+
     sent: int
     failed: int
     pending: int
+    dead_lettered: int = 0
+    dead: int = 0
+
+
+@frozen(kw_only=True)
+class DeadLetter:
+    """Rule M3: a notification given up on, as an operator sees it (« outbox list »).
+
+    The recipient is shown in full (the address, or the letter's addressee): it is what
+    the operator must check or correct, and whoever may list dead letters can read the
+    database anyway. ``last_error`` is a code and a short reason, never a body or a
+    credential. Dates are aware, in UTC.
+    """
+
+    id: str  # what ``Platform.retry_dead_letters([...])`` takes
+    kind: str  # ``EmailKind`` / ``LetterKind`` value
+    kind_label: str  # « Courriel : lien de création du mot de passe »
+    siret: str
+    recipient: str
+    attempts: int
+    last_error: str | None
+    created_at: datetime
+    dead_at: datetime  # when it was given up on: its last attempt

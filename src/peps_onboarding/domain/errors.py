@@ -41,6 +41,7 @@ __all__ = [
     "NetEntreprisesUnavailableError",
     "NotFoundError",
     "NotificationDeliveryError",
+    "NotificationRefusedError",
     "OnboardingError",
     "PermissionDeniedError",
     "RegistrationInProgressError",
@@ -366,3 +367,12 @@ class NotificationDeliveryError(ServiceUnavailableError):
 
     code = "notification.delivery_failed"
     message = "L'envoi de la notification a échoué ; il sera réessayé."
+
+
+class NotificationRefusedError(NotificationDeliveryError):
+    """Rule M3: the mailer or letter service refused this notification for good (an SMTP
+    5xx on the recipient or the message, an address the relay cannot take): retrying it
+    would fail the same way, so the outbox makes it a dead letter at once."""
+
+    code = "notification.refused"
+    message = "La notification a été refusée définitivement ; elle ne sera pas réessayée."

@@ -15,6 +15,7 @@ from attrs import evolve, frozen
 
 from .errors import TransitionNotAllowedError
 from .links import LinkPurpose
+from .policy import Policy
 
 __all__ = [
     "EmailKind",
@@ -37,15 +38,34 @@ class EmailKind(enum.Enum):
     REGISTRATION_WITHDRAWN = "registration_withdrawn"  # C9
 
     @property
+    def label(self) -> str:
+        return _EMAIL_LABELS[self]
+
+    @property
     def carries_link(self) -> bool:
         """Whether the e-mail exists to give a single-use link (C5, R5, A5): rendering
         one without its link is a wiring error, not a useless e-mail."""
         return self in {EmailKind.PASSWORD_CREATION, EmailKind.PASSWORD_RESET}
 
 
+_EMAIL_LABELS = {
+    EmailKind.PASSWORD_CREATION: "Courriel : lien de création du mot de passe",
+    EmailKind.NEW_NET_ENTREPRISES_USER: "Courriel : nouvel utilisateur Net-Entreprises",
+    EmailKind.ACCESS_OPEN: "Courriel : ouverture de l'accès",
+    EmailKind.PASSWORD_RESET: "Courriel : lien de renouvellement du mot de passe",
+    EmailKind.REGISTRATION_WITHDRAWN: "Courriel : inscription retirée",
+}
+
+
 class LetterKind(enum.Enum):
     CLASSIC_ENROLMENT = "classic_enrolment"  # C5: with the withdrawal procedure
     NET_ENTREPRISES_ENROLMENT = "net_entreprises_enrolment"  # N4
+
+    @property
+    def label(self) -> str:
+        if self is LetterKind.CLASSIC_ENROLMENT:
+            return "Courrier : inscription au représentant légal"
+        return "Courrier : inscription par Net-Entreprises au représentant légal"
 
 
 @frozen(kw_only=True)
@@ -92,7 +112,14 @@ Notification = EmailNotification | LetterNotification
 
 @frozen(kw_only=True)
 class OutboxMessage:
-    """One owed notification. ``id`` doubles as the idempotency key of its delivery."""
+    """One owed notification. ``id`` doubles as the idempotency key of its delivery.
+
+    Unsent, it is *due* at ``next_attempt_at``; delivered, ``sent_at`` is set; given up
+    on, ``dead_at`` is set (a dead letter: never due again until an operator retries it).
+    ``claimed_until`` is set only on the copy :meth:`Outbox.claim
+    <peps_onboarding.ports.Outbox.claim>` hands to one dispatcher: the end of its lease,
+    which the outcome it saves must still hold (M3).
+    """
 
     id: str
     siret: str
@@ -102,18 +129,63 @@ class OutboxMessage:
     next_attempt_at: datetime
     sent_at: datetime | None = None
     last_error: str | None = None
+    dead_at: datetime | None = None
+    claimed_until: datetime | None = None
+
+    @property
+    def kind(self) -> EmailKind | LetterKind:
+        return self.notification.kind
+
+    @property
+    def recipient(self) -> str:
+        """Who it is for: the e-mail address, or the letter's addressee."""
+        notification = self.notification
+        if isinstance(notification, EmailNotification):
+            return notification.to
+        return notification.recipient_name
 
     def delivered(self, *, at: datetime) -> OutboxMessage:
         """Rule M3: sent; never due again."""
-        if self.sent_at is not None:
-            raise TransitionNotAllowedError("sent", "deliver")
+        self._check_attemptable("deliver")
         return evolve(self, attempts=self.attempts + 1, sent_at=at)
 
     def failed(self, *, at: datetime, error: str, retry_at: datetime) -> OutboxMessage:
         """Rule M3: not delivered this time; due again at ``retry_at``."""
-        if self.sent_at is not None:
-            raise TransitionNotAllowedError("sent", "record a failed delivery")
+        self._check_attemptable("record a failed delivery")
         return evolve(self, attempts=self.attempts + 1, next_attempt_at=retry_at, last_error=error)
+
+    def dead_lettered(self, *, at: datetime, error: str) -> OutboxMessage:
+        """Rule M3: not delivered, and given up on: a dead letter, due no more."""
+        self._check_attemptable("give up on")
+        return evolve(self, attempts=self.attempts + 1, last_error=error, dead_at=at)
+
+    def attempt_failed(
+        self, *, at: datetime, error: str, permanent: bool, policy: Policy
+    ) -> OutboxMessage:
+        """Rule M3: what a failed delivery makes of the message.
+
+        A permanent refusal, or the ``policy.notification_max_attempts``-th failure,
+        makes it a dead letter; any other failure leaves it due again after the backoff
+        (``policy.retry_delay``).
+        """
+        attempts = self.attempts + 1
+        if permanent or attempts >= policy.notification_max_attempts:
+            return self.dead_lettered(at=at, error=error)
+        return self.failed(at=at, error=error, retry_at=at + policy.retry_delay(attempts))
+
+    def retried(self, *, at: datetime) -> OutboxMessage:
+        """Rule M3: an operator retries a dead letter: due at ``at``, with its attempts
+        counted from zero again (the full backoff and ``notification_max_attempts``
+        anew); ``last_error`` stays until the next attempt replaces it."""
+        if self.dead_at is None or self.sent_at is not None:
+            raise TransitionNotAllowedError("not dead", "retry")
+        return evolve(self, attempts=0, next_attempt_at=at, dead_at=None, claimed_until=None)
+
+    def _check_attemptable(self, action: str) -> None:
+        if self.sent_at is not None:
+            raise TransitionNotAllowedError("sent", action)
+        if self.dead_at is not None:
+            raise TransitionNotAllowedError("dead", action)
 
 
 @frozen(kw_only=True)

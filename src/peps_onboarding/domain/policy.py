@@ -33,12 +33,19 @@ class Policy:
     net_entreprises_ticket_validity: timedelta = timedelta(minutes=30)
     notification_retry_base: timedelta = timedelta(minutes=1)  # M3 backoff
     notification_retry_max: timedelta = timedelta(hours=6)
-    notification_claim_lease: timedelta = timedelta(minutes=5)  # one dispatcher per message
+    notification_claim_lease: timedelta = timedelta(minutes=5)  # one dispatcher per delivery
+    # M3: the failure that makes a message a dead letter; 20 with the backoff above is
+    # about 3 days of trying (1 min doubling to 6 h: 8.5 h for the first 10, then 6 h each).
+    notification_max_attempts: int = 20
     timezone: str = "Europe/Paris"  # calendar days and dates on screens
 
     def __attrs_post_init__(self) -> None:
         if self.max_failed_logins < 1 or self.account_lifetime_months < 1:
             raise ValueError("max_failed_logins and account_lifetime_months must be positive")
+        if self.notification_max_attempts < 1:
+            raise ValueError("notification_max_attempts must be positive")
+        if self.notification_claim_lease <= timedelta(0):
+            raise ValueError("notification_claim_lease must be positive")
         codes = [s.code for s in self.services]
         if len(set(codes)) != len(codes):
             raise ValueError("service codes must be unique")

@@ -232,28 +232,59 @@ class EventStore(Protocol):
 
 
 class Outbox(Protocol):
-    """Rule M3: notifications owed, written with the state change that caused them."""
+    """Rule M3: notifications owed, written with the state change that caused them.
+
+    A message is *pending* while unsent and not dead, *due* when pending, its
+    ``next_attempt_at`` reached and no dispatcher's lease running on it, and *dead* (a
+    dead letter) once ``dead_at`` is set: never due again until an operator saves it
+    retried (:meth:`OutboxMessage.retried`).
+    """
 
     def add(self, message: OutboxMessage) -> None: ...
 
+    def get(self, message_id: str) -> OutboxMessage | None: ...
+
     def due(self, at: datetime, limit: int) -> Sequence[OutboxMessage]:
-        """At most ``limit`` unsent messages whose ``next_attempt_at`` ≤ ``at``, ordered by
-        ``next_attempt_at`` then ``created_at``."""
+        """At most ``limit`` due messages (unsent, not dead, ``next_attempt_at`` ≤ ``at``,
+        unclaimed or their lease over at ``at``), ordered by ``next_attempt_at`` then
+        ``created_at``."""
         ...
 
     def claim(self, at: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
         """Like :meth:`due`, and takes them: until ``at + lease`` (or until :meth:`save`),
         neither ``due`` nor ``claim`` returns them again, so two dispatchers never
-        deliver the same message. The claim takes effect at commit; a store that finds at
-        commit that another claimed first raises ``ConflictError``."""
+        deliver the same message. Each comes back with ``claimed_until = at + lease``.
+        The claim takes effect at commit; a store that finds at commit that another
+        claimed first raises ``ConflictError``."""
         ...
 
     def save(self, message: OutboxMessage) -> None:
-        """Records an attempt's outcome (``sent_at`` or ``attempts`` / ``last_error``) and
-        releases its claim."""
+        """Records an attempt's outcome (``sent_at``, or ``attempts`` / ``last_error`` /
+        ``next_attempt_at`` / ``dead_at``) or an operator's retry, and releases any claim.
+
+        Guarded at commit (``ConflictError`` when the guard fails, nothing written):
+
+        - an outcome of a claimed copy (``claimed_until`` set) that is not a delivery is
+          written only while that claim is still the message's own, unsent and not dead:
+          once the lease ran out and another dispatcher claimed it, that one's outcome
+          is what counts;
+        - a delivery (``sent_at`` set) is written unless the message is already sent;
+        - a message this unit of work read (:meth:`get`, :meth:`due`,
+          :meth:`dead_letters`) without claiming it is written only if it is stored as
+          it was read (same ``attempts``, ``sent_at`` and ``dead_at``).
+        """
         ...
 
-    def pending_count(self) -> int: ...
+    def pending_count(self) -> int:
+        """Unsent messages that are not dead letters, due or not."""
+        ...
+
+    def dead_count(self) -> int: ...
+
+    def dead_letters(self, limit: int | None = None) -> Sequence[OutboxMessage]:
+        """The dead letters, oldest ``dead_at`` first (then ``created_at``), at most
+        ``limit`` (every one when ``None``)."""
+        ...
 
 
 class UnitOfWork(Protocol):

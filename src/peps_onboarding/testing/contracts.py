@@ -261,6 +261,12 @@ def _add_and_commit_account(factory: UnitOfWorkFactory, account: Account) -> Non
         uow.commit()
 
 
+def _save_message_and_commit(factory: UnitOfWorkFactory, message: OutboxMessage) -> None:
+    with factory() as uow:
+        uow.outbox.save(message)
+        uow.commit()
+
+
 def _update_enrolment_and_commit(uow: UnitOfWork, enrolment: Enrolment) -> None:
     uow.enrolments.update(enrolment)
     uow.commit()
@@ -1071,10 +1077,14 @@ class UnitOfWorkContract:
             uow.commit()
         lease = timedelta(minutes=5)
         with unit_of_work_factory() as uow:
-            assert list(uow.outbox.claim(_START, 1, lease)) == [first]
+            assert list(uow.outbox.claim(_START, 1, lease)) == [
+                evolve(first, claimed_until=_START + lease)
+            ]
             uow.commit()
         with unit_of_work_factory() as uow:
-            assert list(uow.outbox.claim(_START, 10, lease)) == [second]
+            assert list(uow.outbox.claim(_START, 10, lease)) == [
+                evolve(second, claimed_until=_START + lease)
+            ]
             assert list(uow.outbox.due(_START, 10)) == []
             uow.commit()
         with unit_of_work_factory() as uow:
@@ -1095,10 +1105,161 @@ class UnitOfWorkContract:
         with unit_of_work_factory() as uow:
             uow.outbox.add(message)
             uow.commit()
+        claimed = evolve(message, claimed_until=_START + timedelta(minutes=5))
         with unit_of_work_factory() as uow:
-            assert list(uow.outbox.claim(_START, 10, timedelta(minutes=5))) == [message]
+            assert list(uow.outbox.claim(_START, 10, timedelta(minutes=5))) == [claimed]
         with unit_of_work_factory() as uow:
-            assert list(uow.outbox.claim(_START, 10, timedelta(minutes=5))) == [message]
+            assert list(uow.outbox.claim(_START, 10, timedelta(minutes=5))) == [claimed]
+
+    @pytest.mark.rule("M3")
+    def test_a_dead_letter_is_neither_due_nor_pending_and_is_listed_until_retried(
+        self, unit_of_work_factory: UnitOfWorkFactory
+    ) -> None:
+        """Rule M3: a message given up on leaves the due and pending ones, is counted and
+        listed as dead (oldest first); retried, it is due again, its attempts reset."""
+        siret = _siret(1)
+        first, second, alive = (_message(n, siret) for n in (1, 2, 3))
+        with unit_of_work_factory() as uow:
+            for message in (first, second, alive):
+                uow.outbox.add(message)
+            uow.commit()
+        lease, later = timedelta(minutes=5), _START + timedelta(hours=1)
+        with unit_of_work_factory() as uow:
+            claimed = {m.id: m for m in uow.outbox.claim(_START, 10, lease)}
+            uow.commit()
+        with unit_of_work_factory() as uow:
+            uow.outbox.save(claimed[second.id].dead_lettered(at=later, error="refused: 550"))
+            uow.outbox.save(
+                claimed[first.id].dead_lettered(at=later + timedelta(minutes=1), error="too many")
+            )
+            uow.outbox.save(claimed[alive.id].failed(at=_START, error="down", retry_at=later))
+            uow.commit()
+        with unit_of_work_factory() as uow:
+            assert [m.id for m in uow.outbox.due(later + timedelta(days=30), 10)] == [alive.id]
+            assert list(uow.outbox.claim(later + timedelta(days=30), 10, lease)) == [
+                evolve(
+                    alive,
+                    attempts=1,
+                    next_attempt_at=later,
+                    last_error="down",
+                    claimed_until=later + timedelta(days=30) + lease,
+                )
+            ]
+            assert (uow.outbox.pending_count(), uow.outbox.dead_count()) == (1, 2)
+            dead = list(uow.outbox.dead_letters())
+            assert dead == [
+                evolve(second, attempts=1, last_error="refused: 550", dead_at=later),
+                evolve(
+                    first,
+                    attempts=1,
+                    last_error="too many",
+                    dead_at=later + timedelta(minutes=1),
+                ),
+            ]
+            assert list(uow.outbox.dead_letters(1)) == dead[:1]
+            assert uow.outbox.get(second.id) == dead[0]
+            assert uow.outbox.get("0" * 32) is None
+        with unit_of_work_factory() as uow:
+            uow.outbox.save(dead[0].retried(at=later))
+            uow.commit()
+        with unit_of_work_factory() as uow:
+            assert {m.id for m in uow.outbox.due(later, 10)} == {second.id, alive.id}
+            assert uow.outbox.get(second.id) == evolve(
+                second, attempts=0, next_attempt_at=later, last_error="refused: 550"
+            )
+            assert (uow.outbox.pending_count(), uow.outbox.dead_count()) == (2, 1)
+            assert [m.id for m in uow.outbox.dead_letters()] == [first.id]
+
+    @pytest.mark.rule("M3")
+    def test_a_failure_saved_under_a_lapsed_claim_that_another_took_is_refused(
+        self, unit_of_work_factory: UnitOfWorkFactory
+    ) -> None:
+        """Rule M3: once a lease ran out and another dispatcher claimed the message, the
+        first one's failure is not recorded (``ConflictError``): the second one's outcome
+        is; and a failure saved late never makes a delivered message due again."""
+        message = _message(1, _siret(1))
+        with unit_of_work_factory() as uow:
+            uow.outbox.add(message)
+            uow.commit()
+        lease = timedelta(minutes=5)
+        over = _START + lease  # the first lease ends: the message is due again
+        with unit_of_work_factory() as uow:
+            [slow] = uow.outbox.claim(_START, 10, lease)
+            uow.commit()
+        with unit_of_work_factory() as uow:
+            [fast] = uow.outbox.claim(over, 10, lease)
+            uow.commit()
+        assert (slow.claimed_until, fast.claimed_until) == (over, over + lease)
+        with pytest.raises(ConflictError):
+            _save_message_and_commit(
+                unit_of_work_factory, slow.failed(at=over, error="slow", retry_at=over)
+            )
+        with unit_of_work_factory() as uow:
+            uow.outbox.save(fast.delivered(at=over))
+            uow.commit()
+        for late in (
+            slow.dead_lettered(at=over, error="slow"),
+            fast.failed(at=over, error="again", retry_at=over),
+        ):
+            with pytest.raises(ConflictError):
+                _save_message_and_commit(unit_of_work_factory, late)
+        with unit_of_work_factory() as uow:
+            assert uow.outbox.get(message.id) == evolve(message, attempts=1, sent_at=over)
+            assert (uow.outbox.pending_count(), uow.outbox.dead_count()) == (0, 0)
+
+    @pytest.mark.rule("M3")
+    def test_a_delivery_saved_under_a_lapsed_claim_counts_and_the_late_failure_does_not(
+        self, unit_of_work_factory: UnitOfWorkFactory
+    ) -> None:
+        """Rule M3: a delivery happened whoever's claim it was made under: it is recorded,
+        and the failure the other dispatcher saves after it is refused."""
+        message = _message(1, _siret(1))
+        with unit_of_work_factory() as uow:
+            uow.outbox.add(message)
+            uow.commit()
+        lease = timedelta(minutes=5)
+        over = _START + lease
+        with unit_of_work_factory() as uow:
+            [slow] = uow.outbox.claim(_START, 10, lease)
+            uow.commit()
+        with unit_of_work_factory() as uow:
+            [fast] = uow.outbox.claim(over, 10, lease)
+            uow.commit()
+        with unit_of_work_factory() as uow:
+            uow.outbox.save(slow.delivered(at=over))
+            uow.commit()
+        with pytest.raises(ConflictError):
+            _save_message_and_commit(
+                unit_of_work_factory, fast.failed(at=over, error="down", retry_at=over)
+            )
+        with unit_of_work_factory() as uow:
+            assert uow.outbox.get(message.id) == evolve(message, attempts=1, sent_at=over)
+            assert list(uow.outbox.due(over + timedelta(days=1), 10)) == []
+
+    @pytest.mark.rule("M3")
+    def test_a_message_read_unclaimed_and_changed_since_is_not_overwritten(
+        self, unit_of_work_factory: UnitOfWorkFactory
+    ) -> None:
+        """Rule M3: two operators retry one dead letter at once: the retry committed second,
+        read before the first one committed, conflicts instead of writing over it."""
+        dead = evolve(_message(1, _siret(1)), attempts=3, last_error="down", dead_at=_START)
+        with unit_of_work_factory() as uow:
+            uow.outbox.add(dead)
+            uow.commit()
+        later = _START + timedelta(hours=1)
+        with unit_of_work_factory() as first:
+            seen = first.outbox.get(dead.id)
+            assert seen == dead
+            with unit_of_work_factory() as second:
+                [also_seen] = second.outbox.dead_letters()
+                second.outbox.save(also_seen.retried(at=_START))
+                second.commit()
+            first.outbox.save(seen.retried(at=later))
+            with pytest.raises(ConflictError):
+                first.commit()
+        with unit_of_work_factory() as uow:
+            assert uow.outbox.get(dead.id) == evolve(dead, attempts=0, dead_at=None)
+            assert (uow.outbox.pending_count(), uow.outbox.dead_count()) == (1, 0)
 
 
 # --- the outside world --------------------------------------------------------------------

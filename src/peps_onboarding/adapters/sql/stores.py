@@ -35,18 +35,21 @@ pins for both:
 - The history (L1) is ordered by the events' auto-incremented id.
 
 **Outbox claiming** (M3). Several dispatchers may run at once (``Platform.
-dispatch_notifications`` claims, commits, then delivers). ``Outbox.claim(at, limit,
-lease)`` picks the due unclaimed messages (on PostgreSQL with ``FOR UPDATE SKIP
-LOCKED``, so a concurrent dispatcher skips those rows instead of waiting); the commit
-sets their ``claimed_until`` to ``at + lease`` only where no other claim is running
-(else ``ConflictError``, retried on fresh state: on SQLite two claimers may read the
-same rows, and the second commit, serialised by ``BEGIN IMMEDIATE``, loses). While
-the lease runs, ``due`` and other claims skip the message; saving the attempt's
-outcome (``Outbox.save``) releases it. A dispatcher that dies mid-dispatch leaves
-its messages claimed until the lease ends, then another takes them. The lease must
-exceed the longest delivery, or a slow delivery may be claimed again and sent twice;
-the message id is the idempotency key that lets the receiving side drop such a
-duplicate, as after a crash between "sent" and "marked sent".
+dispatch_notifications`` claims one message, commits, delivers it, saves the outcome).
+``Outbox.claim(at, limit, lease)`` picks due unclaimed messages (on PostgreSQL with
+``FOR UPDATE SKIP LOCKED``, so a concurrent dispatcher skips those rows instead of
+waiting); the commit sets their ``claimed_until`` to ``at + lease`` only where each is
+still due and no other claim runs (else ``ConflictError``, retried on fresh state: on
+SQLite two claimers may read the same rows, and the second commit, serialised by
+``BEGIN IMMEDIATE``, loses). While the lease runs, ``due`` and other claims skip the
+message. Saving the outcome (``Outbox.save``) releases it, under a guard checked at
+commit: a failure or a dead letter only while ``claimed_until`` is still the claimed
+copy's (another dispatcher may have retaken it once the lease ran out), a delivery only
+if not already sent, and a message read unclaimed (an operator's retry) only if its
+``attempts``, ``sent_at`` and ``dead_at`` are as read. A dispatcher that dies
+mid-dispatch leaves its message claimed until the lease ends, then another takes it;
+the message id is the idempotency key that lets the receiving side drop the duplicate.
+Dead letters (``dead_at`` set) are never due, nor pending.
 :meth:`SqlDatabase.claim_due_outbox` is the same claim, committed at once.
 
 **SQLite settings** (on every new connection): WAL journal (readers never block the
@@ -85,6 +88,7 @@ from sqlalchemy import (
     Row,
     Select,
     Table,
+    Update,
     and_,
     bindparam,
     create_engine,
@@ -102,6 +106,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.pool import PoolProxiedConnection, StaticPool
+from sqlalchemy.sql.elements import BindParameter
 
 from ...domain.account import Account, AccountState, Holder, Profile
 from ...domain.errors import (
@@ -668,6 +673,7 @@ def _message_values(message: OutboxMessage) -> dict[str, object]:
         "attempts": message.attempts,
         "sent_at": message.sent_at,
         "last_error": message.last_error,
+        "dead_at": message.dead_at,
         "claimed_until": None,  # an outcome recorded releases a worker's claim
         "payload": json.dumps(converter.unstructure(message.notification, Notification)),
     }
@@ -684,16 +690,52 @@ def _message_from(row: Row[Any]) -> OutboxMessage:
         next_attempt_at=row.next_attempt_at,
         sent_at=row.sent_at,
         last_error=row.last_error,
+        dead_at=row.dead_at,
     )
 
 
-def _due_outbox(at: datetime) -> ColumnElement[bool]:
-    """Unsent, its time has come, and no worker's lease runs on it."""
+def _pending_outbox() -> ColumnElement[bool]:
+    """Unsent and not a dead letter."""
+    return and_(outbox.c.sent_at.is_(None), outbox.c.dead_at.is_(None))
+
+
+def _due_outbox(at: datetime | BindParameter[datetime]) -> ColumnElement[bool]:
+    """Pending, its time has come, and no worker's lease runs on it."""
     return and_(
-        outbox.c.sent_at.is_(None),
+        _pending_outbox(),
         outbox.c.next_attempt_at <= at,
         or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= at),
     )
+
+
+_ReadState = tuple[int, datetime | None, datetime | None]  # attempts, sent_at, dead_at
+
+
+@lru_cache(maxsize=16)
+def _save_message(delivery: bool, claimed: bool, read: tuple[bool, bool] | None) -> Update:
+    """The guarded update of :meth:`Outbox.save <peps_onboarding.ports.Outbox.save>`.
+
+    ``delivery``: the outcome is a delivery (written unless already sent); ``claimed``:
+    another outcome of a claimed copy (written only under that same claim, parameter
+    ``k_claimed_until``); ``read``: the message was read unclaimed in this unit of work,
+    whether its ``sent_at`` and ``dead_at`` were NULL then (``k_attempts``, ``k_sent_at``,
+    ``k_dead_at`` are what was read).
+    """
+    guards: list[ColumnElement[bool]] = [outbox.c.id == bindparam("k_id")]
+    if delivery:
+        guards.append(outbox.c.sent_at.is_(None))
+    elif claimed:
+        guards += [_pending_outbox(), outbox.c.claimed_until == bindparam("k_claimed_until")]
+    if read is not None:
+        sent_null, dead_null = read
+        guards.append(outbox.c.attempts == bindparam("k_attempts"))
+        guards.append(
+            outbox.c.sent_at.is_(None) if sent_null else outbox.c.sent_at == bindparam("k_sent_at")
+        )
+        guards.append(
+            outbox.c.dead_at.is_(None) if dead_null else outbox.c.dead_at == bindparam("k_dead_at")
+        )
+    return update(outbox).where(*guards)
 
 
 # --- hot reads, compiled once ---------------------------------------------------------
@@ -812,16 +854,11 @@ _INSERT_RIGHTS = insert(rights)
 _DELETE_RIGHTS = delete(rights).where(rights.c.identifier == bindparam("k_identifier"))
 _INSERT_EVENT = insert(events)
 _INSERT_MESSAGE = insert(outbox)
-_UPDATE_MESSAGE = update(outbox).where(outbox.c.id == bindparam("k_id"))
+# A claim commits only if the message is still due when it was claimed: unsent, not dead,
+# its time come, and no other lease running on it.
 _CLAIM_MESSAGE = (
     update(outbox)
-    .where(
-        outbox.c.id == bindparam("k_id"),
-        or_(
-            outbox.c.claimed_until.is_(None),
-            outbox.c.claimed_until <= bindparam("k_claimed_at"),
-        ),
-    )
+    .where(outbox.c.id == bindparam("k_id"), _due_outbox(bindparam("k_claimed_at")))
     .values(claimed_until=bindparam("k_until"))
 )
 
@@ -1107,6 +1144,7 @@ class _Outbox:
         self.staged: dict[str, OutboxMessage] = {}
         self.added: set[str] = set()
         self.claims: dict[str, tuple[datetime, datetime]] = {}  # id -> (claimed at, until)
+        self.read: dict[str, _ReadState] = {}  # what this unit of work read, unclaimed
 
     def add(self, message: OutboxMessage) -> None:
         """Rule M3: written in the same transaction as the change that owes it. An id
@@ -1116,21 +1154,30 @@ class _Outbox:
         self.staged[message.id] = message
         self.added.add(message.id)
 
+    def get(self, message_id: str) -> OutboxMessage | None:
+        staged = self.staged.get(message_id)
+        if staged is not None:
+            return staged
+        row = self._uow.read(select(outbox).where(outbox.c.id == message_id)).first()
+        return None if row is None else self._remember(_message_from(row))
+
     def due(self, at: datetime, limit: int) -> Sequence[OutboxMessage]:
-        """Unsent, ``next_attempt_at <= at``, claimed by no dispatcher; oldest first."""
+        """Pending, ``next_attempt_at <= at``, claimed by no dispatcher; oldest first."""
         mine = [i for i, (_, until) in self.claims.items() if until > at]
-        return self._due(at, limit, excluded=mine, lock=False)
+        return [self._remember(m) for m in self._due(at, limit, excluded=mine, lock=False)]
 
     def claim(self, at: datetime, limit: int, lease: timedelta) -> Sequence[OutboxMessage]:
         """Rule M3: as :meth:`due`, and takes them until ``at + lease`` (at commit).
 
         On PostgreSQL the rows are also locked (``FOR UPDATE SKIP LOCKED``) until the
         commit, so a concurrent dispatcher skips them instead of conflicting. The commit
-        re-checks that nobody claimed them meanwhile (``ConflictError`` otherwise).
+        re-checks that each is still due and nobody claimed it meanwhile
+        (``ConflictError`` otherwise).
         """
-        taken = self._due(at, limit, excluded=list(self.claims), lock=True)
-        for message in taken:
+        taken = []
+        for message in self._due(at, limit, excluded=list(self.claims), lock=True):
             self.claims[message.id] = (at, at + lease)
+            taken.append(evolve(message, claimed_until=at + lease))
         return taken
 
     def _due(
@@ -1152,10 +1199,34 @@ class _Outbox:
 
     def pending_count(self) -> int:
         committed = self._uow.read(
-            select(func.count()).select_from(outbox).where(outbox.c.sent_at.is_(None))
+            select(func.count()).select_from(outbox).where(_pending_outbox())
         ).scalar_one()
-        staged = sum(1 for i in self.added if self.staged[i].sent_at is None)
-        return int(committed) + staged
+        return int(committed) + self._staged_count(dead=False)
+
+    def dead_count(self) -> int:
+        committed = self._uow.read(
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.sent_at.is_(None), outbox.c.dead_at.is_not(None))
+        ).scalar_one()
+        return int(committed) + self._staged_count(dead=True)
+
+    def _staged_count(self, *, dead: bool) -> int:
+        staged = (self.staged[i] for i in self.added)
+        return sum(1 for m in staged if m.sent_at is None and (m.dead_at is not None) is dead)
+
+    def dead_letters(self, limit: int | None = None) -> Sequence[OutboxMessage]:
+        query = (
+            select(outbox)
+            .where(outbox.c.sent_at.is_(None), outbox.c.dead_at.is_not(None))
+            .order_by(outbox.c.dead_at, outbox.c.created_at, outbox.c.id)
+            .limit(limit)
+        )
+        return [self._remember(_message_from(row)) for row in self._uow.read(query).all()]
+
+    def _remember(self, message: OutboxMessage) -> OutboxMessage:
+        self.read[message.id] = (message.attempts, message.sent_at, message.dead_at)
+        return message
 
     def _exists(self, message_id: str) -> bool:
         return bool(self._uow.fetch(_OUTBOX_ID, {"id": message_id}))
@@ -1174,9 +1245,33 @@ class _Outbox:
                 [_message_values(m) for i, m in self.staged.items() if i in self.added],
             )
         for message_id in sorted(set(self.staged) - self.added):
-            values = _message_values(self.staged[message_id])
-            del values["id"]
-            connection.execute(_UPDATE_MESSAGE, {**values, "k_id": message_id})
+            self._flush_save(connection, self.staged[message_id])
+
+    def _flush_save(self, connection: Connection, message: OutboxMessage) -> None:
+        """One guarded save (see :func:`_save_message`); ``ConflictError`` when its guard
+        no longer holds."""
+        values = _message_values(message)
+        del values["id"]
+        parameters: dict[str, object] = {**values, "k_id": message.id}
+        delivery = message.sent_at is not None
+        claimed = message.claimed_until is not None
+        read = None if claimed else self.read.get(message.id)
+        if claimed and not delivery:
+            parameters["k_claimed_until"] = message.claimed_until
+        if read is not None:
+            attempts, sent_at, dead_at = read
+            parameters["k_attempts"] = attempts
+            if sent_at is not None:
+                parameters["k_sent_at"] = sent_at
+            if dead_at is not None:
+                parameters["k_dead_at"] = dead_at
+        statement = _save_message(
+            delivery,
+            claimed and not delivery,
+            None if read is None else (read[1] is None, read[2] is None),
+        )
+        if connection.execute(statement, parameters).rowcount != 1:
+            raise ConflictError("the outbox message changed meanwhile")
 
 
 class SqlUnitOfWork:
@@ -1330,6 +1425,7 @@ class SqlUnitOfWork:
         self.outbox.staged.clear()
         self.outbox.added.clear()
         self.outbox.claims.clear()
+        self.outbox.read.clear()
 
     def _close(self) -> None:
         self._clear()
