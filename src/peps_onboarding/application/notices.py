@@ -111,7 +111,7 @@ def issue_link(
     # link, and its identifier was never given before (A1): no lookup.
     if account.version:
         revoke_links(uow, account.identifier, now, (purpose,))
-    nonce = deps.random.token_bytes(32).hex()
+    nonce = deps.secret.new_nonce(deps.random.token_bytes(32))  # tagged with its key
     issued = Link.issue(
         token_hash=hash_token(deps.secret.token_for(nonce)),
         purpose=purpose,
