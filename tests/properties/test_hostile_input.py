@@ -192,7 +192,14 @@ def equals_baseline(path: tuple[str, ...]) -> Valid:
 
 
 def _email(raw: object) -> EmailAddress:
-    return EmailAddress.parse(raw, test_environment=True)  # the in-memory platform's setting
+    # The in-memory platform's settings: test domains, and a relay without SMTPUTF8 (M1).
+    return EmailAddress.parse(raw, test_environment=True, smtputf8=False)
+
+
+def _compared_email(raw: object) -> EmailAddress:
+    # A6 only compares the address with the account's and writes nothing to it: any
+    # address is taken, even one the relay could not deliver to.
+    return EmailAddress.parse(raw, test_environment=True)
 
 
 def confirms_email(email_path: tuple[str, ...]) -> Valid:
@@ -770,7 +777,7 @@ RECOVERY_FIELDS = [
     siret_field(("siret",)),
     pytest.param(Field("nom", (("last_name",),), parses(PersonName.parse)), id="nom"),
     pytest.param(Field("prenom", (("first_name",),), parses(PersonName.parse)), id="prenom"),
-    pytest.param(Field("courriel", (("email",),), parses(_email)), id="courriel"),
+    pytest.param(Field("courriel", (("email",),), parses(_compared_email)), id="courriel"),
 ]
 
 

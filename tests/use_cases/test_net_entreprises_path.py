@@ -204,7 +204,7 @@ def test_an_enrolled_establishment_gets_a_user_account_and_every_administrator_i
     assert account.profile.value == "user"
     assert account.state is AccountState.ACTIVE
     assert {r.level for r in account.rights} == {AccessLevel.NONE}
-    for address in ("jeanne.dupont@employeur.example", "cécile.noël@employeur.example"):
+    for address in ("jeanne.dupont@employeur.example", "cecile.noel@employeur.example"):
         mail = journey.mails_to(address)[-1]
         assert mail.subject == "Un nouveau compte utilisateur a été créé pour votre établissement"
         assert joined.identifier in mail.text

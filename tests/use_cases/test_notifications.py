@@ -15,6 +15,7 @@ from peps_onboarding import (
     OutboxMessage,
     Platform,
     Policy,
+    ValidationError,
     build,
 )
 from peps_onboarding.adapters.argon2 import Argon2PasswordHasher
@@ -269,3 +270,71 @@ def test_retrying_chosen_dead_letters_resets_their_attempts_and_skips_other_ids(
     assert [d.id for d in journey.platform.dead_letters()] == [other.id]
     journey.deliver()
     assert [m.message_id for m in journey.world.mailer.sent] == [chosen.id]
+
+
+# --- addresses the relay cannot take ------------------------------------------------------
+
+
+@pytest.mark.rule("M1", "C4")
+def test_an_address_with_accents_before_the_at_sign_is_refused_at_input(
+    journey: Journey,
+) -> None:
+    """M1: a relay without SMTPUTF8 (the default) cannot deliver to « jérôme.durand@… »: the
+    form says so on ``courriel``, with every other field error, and nothing is owed."""
+    address = "jérôme.durand@employeur.example"
+    with pytest.raises(ValidationError) as caught:
+        journey.register(holder=holder_form(email=address))
+    assert set(caught.value.fields) == {"courriel", "confirmation_courriel"}
+    assert caught.value.fields["courriel"].code == "email.not_deliverable"
+    assert "avant « @ »" in caught.value.messages["courriel"]
+    assert not journey.world.database.outbox
+
+
+@pytest.mark.rule("M1", "R5", "N3")
+def test_every_form_that_takes_an_email_refuses_what_the_relay_cannot_deliver(
+    journey: Journey,
+) -> None:
+    """M1: the administrator's new user (R5) and the Net-Entreprises completion (N3) too."""
+    admin = journey.enrolled_administrator()
+    with pytest.raises(ValidationError) as caught:
+        journey.platform.create_user(
+            admin, holder_form("Zoé", "Noël", email="zoé@employeur.example")
+        )
+    assert "courriel" in caught.value.fields
+    with pytest.raises(ValidationError) as caught:
+        journey.join_with_net_entreprises(email="paul.müller@employeur.example")
+    assert "courriel" in caught.value.fields
+
+
+@pytest.mark.rule("M1")
+def test_an_smtputf8_relay_takes_accents_before_the_at_sign() -> None:
+    """M1: ``Policy(smtputf8_relay=True)`` accepts and sends the address as it is."""
+    journey = Journey.start(policy=Policy(smtputf8_relay=True))
+    address = "jérôme.durand@employeur.example"
+    journey.register(holder=holder_form(email=address))
+    assert [m.to for m in journey.mails_to(address)] == [address]
+
+
+@pytest.mark.rule("M1")
+def test_a_domain_name_with_accents_is_accepted_and_sent_as_idna(journey: Journey) -> None:
+    """M1: only the part before « @ » matters: the domain travels as IDNA (``xn--``)."""
+    journey.register(holder=holder_form(email="jeanne.dupont@mairie-épône.example"))
+    journey.deliver()
+    [mail] = journey.world.mailer.sent
+    assert mail.to == "jeanne.dupont@xn--mairie-pne-h7a7k.example"
+
+
+@pytest.mark.rule("M1", "M3")
+def test_an_owed_email_to_an_address_the_relay_cannot_take_is_a_dead_letter(
+    journey: Journey,
+) -> None:
+    """M3: an address accepted before the switch was set is not retried forever: the
+    dispatcher gives it up at once, without bothering the relay."""
+    with journey.world.database.unit_of_work() as uow:
+        uow.outbox.add(_owed_email(1, journey.clock.now(), to="jérôme.durand@employeur.example"))
+        uow.commit()
+    report = journey.platform.dispatch_notifications()
+    assert (report.sent, report.dead_lettered, report.dead) == (0, 1, 1)
+    assert journey.world.mailer.sent == []
+    [dead] = journey.platform.dead_letters()
+    assert dead.last_error is not None and "SMTPUTF8" in dead.last_error

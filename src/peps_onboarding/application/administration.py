@@ -48,7 +48,12 @@ Change = Callable[[Account, Account, datetime], Transition[Account]]
 def create_user(deps: Dependencies, actor: str, holder_form: HolderForm) -> UserCreated:
     """Rule R5: an administrator creates a user account (15-day creation link)."""
     form = FormParser()
-    holder = parse_holder(form, holder_form, test_emails=deps.accept_test_email_domains)
+    holder = parse_holder(
+        form,
+        holder_form,
+        test_emails=deps.accept_test_email_domains,
+        smtputf8=deps.policy.smtputf8_relay,
+    )
     form.done()
     assert holder is not None
 

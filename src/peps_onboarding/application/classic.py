@@ -165,7 +165,12 @@ def register(deps: Dependencies, command: ClassicRegistration) -> RegistrationSu
     form = FormParser()
     siret = form.field("siret", Siret.parse, command.siret)
     number = form.field("numero_contrat", ContractNumber.parse, command.contract_number)
-    holder = parse_holder(form, command.holder, test_emails=deps.accept_test_email_domains)
+    holder = parse_holder(
+        form,
+        command.holder,
+        test_emails=deps.accept_test_email_domains,
+        smtputf8=policy.smtputf8_relay,
+    )
     if command.terms_accepted is not True:
         form.fail("cgu", TERMS_REQUIRED)
     form.done()

@@ -93,18 +93,17 @@ def _contact(
     service_raw: str,
     address_raw: AddressForm,
     test_emails: bool,
+    smtputf8: bool,
 ) -> tuple[
     Civility | None, EmailAddress | None, FixedPhone | None, TextLine | None, PostalAddress | None
 ]:
     civility = form.field("civilite", Civility.parse, civility_raw)
-    email = form.field(
-        "courriel", lambda raw: EmailAddress.parse(raw, test_environment=test_emails), email_raw
-    )
-    confirmation = form.field(
-        "confirmation_courriel",
-        lambda raw: EmailAddress.parse(raw, test_environment=test_emails),
-        confirmation_raw,
-    )
+
+    def parse_email(raw: object) -> EmailAddress:
+        return EmailAddress.parse(raw, test_environment=test_emails, smtputf8=smtputf8)
+
+    email = form.field("courriel", parse_email, email_raw)
+    confirmation = form.field("confirmation_courriel", parse_email, confirmation_raw)
     if confirmation is not None and (
         not email.same_as(confirmation)
         if email is not None
@@ -117,8 +116,13 @@ def _contact(
     return civility, email, phone, service, address
 
 
-def parse_holder(form: FormParser, raw: HolderForm, *, test_emails: bool = False) -> Holder | None:
-    """Rule C4: the holder of a new account, or None with the errors recorded in ``form``."""
+def parse_holder(
+    form: FormParser, raw: HolderForm, *, test_emails: bool = False, smtputf8: bool = False
+) -> Holder | None:
+    """Rule C4: the holder of a new account, or None with the errors recorded in ``form``.
+
+    ``smtputf8`` is ``Policy.smtputf8_relay``: without it, an address the relay cannot
+    deliver (not ASCII before « @ ») is a field error on ``courriel``."""
     last_name = form.field("nom", PersonName.parse, raw.last_name)
     first_name = form.field("prenom", PersonName.parse, raw.first_name)
     civility, email, phone, service, address = _contact(
@@ -130,6 +134,7 @@ def parse_holder(form: FormParser, raw: HolderForm, *, test_emails: bool = False
         service_raw=raw.service_function,
         address_raw=raw.address,
         test_emails=test_emails,
+        smtputf8=smtputf8,
     )
     if form.errors:
         return None
@@ -152,6 +157,7 @@ def parse_net_entreprises_holder(
     last_name: PersonName,
     first_name: PersonName,
     test_emails: bool = False,
+    smtputf8: bool = False,
 ) -> Holder | None:
     """Rules N3, N4: nom and prénom come from the Net-Entreprises sign-in."""
     civility, email, phone, service, address = _contact(
@@ -163,6 +169,7 @@ def parse_net_entreprises_holder(
         service_raw=raw.service_function,
         address_raw=raw.address,
         test_emails=test_emails,
+        smtputf8=smtputf8,
     )
     if raw.terms_accepted is not True:
         form.fail("cgu", TERMS_REQUIRED)

@@ -13,7 +13,7 @@ from ..domain.account import AccountState
 from ..domain.deadlines import access_opening_due, deadline_changes
 from ..domain.errors import ConflictError, NotificationDeliveryError, NotificationRefusedError
 from ..domain.notifications import EmailNotification, Letter, OutboxMessage
-from ..domain.values import Identifier, Siret
+from ..domain.values import EmailAddress, Identifier, Siret
 from .dependencies import Dependencies, retrying
 from .members import apply_deadlines, open_access
 from .notices import link_url
@@ -212,6 +212,7 @@ def _dead_letter(message: OutboxMessage) -> DeadLetter:
 def _deliver(deps: Dependencies, message: OutboxMessage) -> None:
     notification = message.notification
     if isinstance(notification, EmailNotification):
+        notification = _addressable(deps, notification)
         url = link_url(deps, notification.link)
         if notification.withdrawal is not None:
             notification = evolve(
@@ -244,3 +245,17 @@ def _deliver(deps: Dependencies, message: OutboxMessage) -> None:
             text=letter_text(notification, withdrawal_url=url),
         )
     )
+
+
+def _addressable(deps: Dependencies, notification: EmailNotification) -> EmailNotification:
+    """The e-mail addressed as the relay takes it: without SMTPUTF8
+    (``Policy.smtputf8_relay`` False) the domain goes as IDNA, and an address that is not
+    ASCII before « @ » (one accepted before the switch was set) is refused for good."""
+    if deps.policy.smtputf8_relay:
+        return notification
+    address = EmailAddress(notification.to).ascii_form
+    if address is None:
+        raise NotificationRefusedError(
+            "adresse non ASCII avant « @ » : le serveur de courriel ne prend pas SMTPUTF8"
+        )
+    return notification if address == notification.to else evolve(notification, to=address)

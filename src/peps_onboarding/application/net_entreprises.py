@@ -154,6 +154,7 @@ def complete_net_entreprises(
         last_name=last_name,
         first_name=first_name,
         test_emails=deps.accept_test_email_domains,
+        smtputf8=deps.policy.smtputf8_relay,
     )
     form.done()
     assert holder is not None

@@ -37,6 +37,9 @@ class Policy:
     # M3: the failure that makes a message a dead letter; 20 with the backoff above is
     # about 3 days of trying (1 min doubling to 6 h: 8.5 h for the first 10, then 6 h each).
     notification_max_attempts: int = 20
+    # Whether the mail relay takes SMTPUTF8 (RFC 6531). When it does not, an address whose
+    # part before « @ » is not ASCII cannot be delivered, and is refused at input (M1).
+    smtputf8_relay: bool = False
     timezone: str = "Europe/Paris"  # calendar days and dates on screens
 
     def __attrs_post_init__(self) -> None:

@@ -306,7 +306,11 @@ class EmailAddress:
     value: str
 
     @classmethod
-    def parse(cls, raw: object, *, test_environment: bool = False) -> Self:
+    def parse(cls, raw: object, *, test_environment: bool = False, smtputf8: bool = True) -> Self:
+        """``smtputf8=False`` (a relay without SMTPUTF8, ``Policy.smtputf8_relay``) refuses
+        an address whose part before « @ » is not ASCII: no such relay can deliver it. A
+        domain name with accents is still accepted: it travels as IDNA (``xn--…``), see
+        :attr:`ascii_form`."""
         text = _clean(raw)
         if len(text) > 254:
             raise InvalidFieldError("email.too_long", "L'adresse de courriel est trop longue.")
@@ -318,7 +322,32 @@ class EmailAddress:
             raise InvalidFieldError(
                 "email.format", "L'adresse de courriel n'est pas valide (ex. : nom@employeur.fr)."
             ) from None
+        if valid.smtputf8 and not smtputf8:
+            raise InvalidFieldError(
+                "email.not_deliverable",
+                "Nous ne pouvons pas envoyer de courriel à cette adresse : la partie avant "
+                "« @ » ne doit contenir ni accent ni caractère non latin "
+                "(ex. : jerome.durand@employeur.fr).",
+            )
         return cls(valid.normalized)
+
+    @property
+    def ascii_form(self) -> str | None:
+        """The address as a relay without SMTPUTF8 takes it: the domain in IDNA
+        (``jean@xn--exmple-cva.fr`` for ``jean@exémple.fr``); ``None`` when the part
+        before « @ » is not ASCII, which only an SMTPUTF8 relay can deliver."""
+        local, _, domain = self.value.rpartition("@")
+        if not local.isascii():
+            return None
+        if domain.isascii():
+            return self.value
+        try:
+            valid = email_validator.validate_email(
+                self.value, check_deliverability=False, test_environment=True
+            )
+        except email_validator.EmailNotValidError:
+            return None
+        return valid.ascii_email
 
     def same_as(self, other: EmailAddress) -> bool:
         return self.value.casefold() == other.value.casefold()
