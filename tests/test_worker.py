@@ -8,8 +8,8 @@ import threading
 
 import pytest
 
-from peps_onboarding import NetEntreprisesUnavailableError
-from peps_onboarding.entrypoints.worker import PassReport, Worker
+from peps_onboarding import DispatchReport, NetEntreprisesUnavailableError, SweepReport
+from peps_onboarding.entrypoints.worker import PassReport, Worker, counted
 from peps_onboarding.testing import Journey
 
 
@@ -79,3 +79,37 @@ def test_an_outside_outage_does_not_kill_the_loop(journey: Journey) -> None:
     journey.platform.sweep = sweep  # type: ignore[method-assign,assignment]
     worker.run()
     assert calls == 2
+
+
+def test_a_pass_reports_itself_in_french_and_as_data() -> None:
+    """Finding f: a pass reads « 2 envoyés, 0 en échec, 3 en attente… » for people (French
+    singular for 0 and 1) and as plain numbers for scripts, never as a Python repr."""
+    report = PassReport(
+        SweepReport(registrations_lapsed=1, accounts_deleted=2, access_opened=0),
+        DispatchReport(sent=2, failed=1, pending=3, dead_lettered=1, dead=4),
+    )
+    assert report.summary == (
+        "balayage : 1 inscription caduque, 2 comptes supprimés, 0 accès ouvert, "
+        "0 compte expiré, 0 reporté ; envois : 2 envoyés, 1 en échec, 3 en attente, "
+        "4 abandonnés (dont 1 à cette passe)"
+    )
+    assert "PassReport" not in report.summary
+    assert report.as_dict()["dispatch"] == {
+        "sent": 2,
+        "failed": 1,
+        "pending": 3,
+        "dead_lettered": 1,
+        "dead": 4,
+    }
+    assert counted(1, "envoyé", "envoyés") == "1 envoyé"
+    assert counted(0, "envoyé", "envoyés") == "0 envoyé"
+
+
+@pytest.mark.rule("M3")
+def test_a_pass_counts_the_messages_given_up_on(journey: Journey) -> None:
+    """M3: a refused message becomes a dead letter, and the pass says so."""
+    journey.world.mailer.refuse_next(1)
+    journey.register()
+    report = Worker(journey.platform, batch=10).run_once()
+    assert (report.dispatch.dead_lettered, report.dispatch.dead) == (1, 1)
+    assert "1 abandonné (dont 1 à cette passe)" in report.summary

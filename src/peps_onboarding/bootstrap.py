@@ -2,12 +2,14 @@
 
 :func:`build` takes the adapters; :func:`build_in_memory` makes them all in memory;
 :func:`build_from_config` makes the ones a :class:`~peps_onboarding.config.PlatformConfig`
-names (``make_mailer``, ``make_letters``, ``make_renderer``, ``make_net_entreprises``).
+names (``make_mailer``, ``make_letters``, ``make_renderer``, ``make_net_entreprises``),
+and fails closed: no in-memory back-end, no missing links' base and no second secret on
+one database, unless the caller says it is a demonstration.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import cast
 
 from attrs import evolve, frozen
@@ -26,8 +28,13 @@ from .adapters.randomness import SystemRandomSource
 from .application.dependencies import Dependencies
 from .application.platform import Platform
 from .application.rendering import PlainTextEmailRenderer
-from .application.secrets import PlatformSecret
-from .config import DEFAULT_BASE_URL, ConfigError, PlatformConfig
+from .application.secrets import (
+    PlatformSecret,
+    SecretFingerprintStore,
+    SecretMismatchError,
+    claim_database,
+)
+from .config import DEFAULT_BASE_URL, DEMO_BASE_URL, ConfigError, PlatformConfig
 from .domain.policy import Policy
 from .ports import (
     CaptchaVerifier,
@@ -48,10 +55,13 @@ __all__ = [
     "build",
     "build_from_config",
     "build_in_memory",
+    "check_config",
+    "check_secret",
     "make_letters",
     "make_mailer",
     "make_net_entreprises",
     "make_renderer",
+    "platform_secret",
 ]
 
 
@@ -64,7 +74,7 @@ def build(
     captcha: CaptchaVerifier,
     mailer: Mailer,
     letters: LetterSender,
-    secret: bytes,
+    secret: bytes | PlatformSecret,
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
     random: RandomSource | None = None,
@@ -77,9 +87,10 @@ def build(
 
     ``secret`` (32 bytes or more, kept out of the database) derives link tokens from
     the nonces the outbox keeps and signs Net-Entreprises tickets: every instance of a
-    host must share it, and changing it voids the links not yet delivered.
-    Production defaults: system clock, Argon2id, the OS random source, plain-text
-    e-mails and the spec's policy.
+    host must share it. A :class:`PlatformSecret` with ``previous`` keys rotates it
+    (the first signs, the others still verify). Production defaults: system clock,
+    Argon2id, the OS random source, plain-text e-mails and the spec's policy.
+    ``build`` checks nothing about the environment; :func:`build_from_config` does.
     """
     hasher = hasher or Argon2PasswordHasher()
     return Platform(
@@ -95,7 +106,7 @@ def build(
             mailer=mailer,
             letters=letters,
             renderer=renderer or PlainTextEmailRenderer(),
-            secret=PlatformSecret(secret),
+            secret=secret if isinstance(secret, PlatformSecret) else PlatformSecret(secret),
             policy=policy or Policy(),
             base_url=base_url,
             accept_test_email_domains=accept_test_email_domains,
@@ -227,11 +238,84 @@ def make_net_entreprises(config: PlatformConfig) -> NetEntreprisesVerifier:
 
     environment = config.net_entreprises_environment
     if environment not in ("test", "production"):
-        raise ConfigError("PEPS_NET_ENTREPRISES_ENV must be test or production")
+        raise ConfigError(
+            f"PEPS_NET_ENTREPRISES_ENV doit valoir production ou test, pas {environment!r}"
+        )
     settings = NetEntreprisesSettings(environment=cast(NetEntreprisesEnvironment, environment))
     if config.net_entreprises_service_code:
         settings = evolve(settings, service_code=config.net_entreprises_service_code)
     return HttpNetEntreprisesVerifier(settings)
+
+
+def platform_secret(config: PlatformConfig) -> PlatformSecret:
+    """The configured secret (``PEPS_SECRET``) and the previous ones that still verify."""
+    if config.secret is None:
+        raise ConfigError(
+            "PEPS_SECRET n'est pas réglé : donnez le secret de la plateforme, 64 caractères "
+            "hexadécimaux ou plus, le même sur chaque instance (ou PEPS_SECRET_FILE)"
+        )
+    return PlatformSecret(config.secret, previous=config.previous_secrets)
+
+
+def check_secret(settings: SecretFingerprintStore, secret: PlatformSecret) -> None:
+    """One secret per database (:func:`~.application.secrets.claim_database`), as a
+    :class:`ConfigError` in French when this process's secret is another one."""
+    try:
+        claim_database(settings, secret)
+    except SecretMismatchError as error:
+        raise ConfigError(str(error)) from None
+
+
+def check_config(
+    config: PlatformConfig, *, demo: bool = False, net_entreprises: bool = True
+) -> None:
+    """What :func:`build_from_config` refuses, checked before anything is opened: the
+    secret, and unless ``demo`` (or ``PEPS_DEMO``) the links' base and real back-ends
+    (Net-Entreprises too, unless ``net_entreprises=False``)."""
+    platform_secret(config)
+    if not (demo or config.demo):
+        missing = config.missing_for_production(net_entreprises=net_entreprises)
+        if missing:
+            raise _incomplete(missing)
+
+
+def _missing(
+    config: PlatformConfig,
+    captcha: CaptchaVerifier,
+    net_entreprises: NetEntreprisesVerifier | None,
+    settings: SecretFingerprintStore | None,
+) -> list[str]:
+    missing = list(config.missing_for_production(net_entreprises=net_entreprises is None))
+    if isinstance(net_entreprises, InMemoryNetEntreprisesVerifier):
+        missing.append("Net-Entreprises serait simulé en mémoire : passez le vrai")
+    if isinstance(captcha, InMemoryCaptchaVerifier):
+        missing.append(
+            "le contrôle de sécurité serait simulé en mémoire (il accepte « trombone ») : "
+            "passez celui de l'hôte"
+        )
+    if settings is None:
+        missing.append(
+            "la base ne garde pas l'empreinte du secret : passez "
+            "unit_of_work=base.unit_of_work d'une SqlDatabase, ou settings=SqlSettings(base)"
+        )
+    return missing
+
+
+def _incomplete(missing: Sequence[str]) -> ConfigError:
+    return ConfigError(
+        "configuration de production incomplète : "
+        + " ; ".join(missing)
+        + " (pour une démonstration seulement : PEPS_DEMO=1)"
+    )
+
+
+def _settings_of(unit_of_work: Callable[[], UnitOfWork]) -> SecretFingerprintStore | None:
+    """The SQL database behind ``db.unit_of_work`` (or ``db`` itself) keeps the fingerprint."""
+    from .adapters.sql.settings import SqlSettings
+    from .adapters.sql.stores import SqlDatabase
+
+    owner = getattr(unit_of_work, "__self__", unit_of_work)
+    return SqlSettings(owner) if isinstance(owner, SqlDatabase) else None
 
 
 def build_from_config(
@@ -241,37 +325,60 @@ def build_from_config(
     directory: ContractDirectory,
     registry: EstablishmentRegistry | None = None,
     captcha: CaptchaVerifier,
+    net_entreprises: NetEntreprisesVerifier | None = None,
+    settings: SecretFingerprintStore | None = None,
+    demo: bool = False,
     clock: Clock | None = None,
     hasher: PasswordHasher | None = None,
     policy: Policy | None = None,
 ) -> Platform:
-    """The platform with the adapters the configuration names.
+    """The platform with the adapters the configuration names, or a :class:`ConfigError`
+    that says in French everything to set.
 
-    ``registry`` defaults to INSEE Sirene when a key is configured, else to
-    ``directory`` (which must then also be an :class:`EstablishmentRegistry`).
+    It fails closed. Unless ``demo`` (or ``config.demo``, ``PEPS_DEMO=1``) says this is
+    a demonstration, it refuses in-memory mail, letters, Net-Entreprises and captcha
+    (they would swallow what should leave) and a missing ``PEPS_BASE_URL``. On a SQL
+    database (``unit_of_work=db.unit_of_work``, or ``settings=SqlSettings(db)``) it
+    checks that the database was first used with this secret, or a previous one of
+    ``PEPS_PREVIOUS_SECRETS``, and records the current one; with no such store, only a
+    demonstration starts.
+
+    ``net_entreprises`` overrides the configured verifier (a process that never
+    verifies credentials passes one that refuses). ``registry`` defaults to INSEE
+    Sirene when a key is configured, else to ``directory`` (which must then also be an
+    :class:`EstablishmentRegistry`).
     """
-    if config.secret is None:
-        raise ConfigError("PEPS_SECRET (or PEPS_SECRET_FILE) is required")
+    secret = platform_secret(config)
+    demo = demo or config.demo
+    settings = settings or _settings_of(unit_of_work)
+    missing = [] if demo else _missing(config, captcha, net_entreprises, settings)
+    if missing:
+        raise _incomplete(missing)
     if registry is None and config.sirene_api_key:
         from .adapters.sirene import SireneRegistry, SireneSettings
 
         registry = SireneRegistry(SireneSettings(api_key=config.sirene_api_key))
     if registry is None:
         if not hasattr(directory, "establishment"):
-            raise ConfigError("no establishment registry: configure Sirene or pass one")
+            raise ConfigError(
+                "aucun répertoire des établissements : réglez PEPS_SIRENE_API_KEY "
+                "ou passez registry="
+            )
         registry = cast(EstablishmentRegistry, directory)
+    if settings is not None:
+        check_secret(settings, secret)
     return build(
         unit_of_work=unit_of_work,
         registry=registry,
         contracts=directory,
-        net_entreprises=make_net_entreprises(config),
+        net_entreprises=net_entreprises or make_net_entreprises(config),
         captcha=captcha,
         mailer=make_mailer(config),
         letters=make_letters(config),
         renderer=make_renderer(config),
-        secret=config.secret,
+        secret=secret,
         clock=clock,
         hasher=hasher,
         policy=policy,
-        base_url=config.base_url,
+        base_url=config.base_url or DEMO_BASE_URL,
     )

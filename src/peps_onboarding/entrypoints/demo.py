@@ -1,5 +1,10 @@
 """``python -m peps_onboarding demo``: the whole journey, in French, on in-memory adapters.
 
+A demonstration by construction: it builds its platform with
+:func:`~peps_onboarding.bootstrap.build_in_memory` (nothing leaves the process; with
+``files``, copies of the e-mails and letters are written to a folder), so the
+production start-up checks of ``build_from_config`` do not apply to it.
+
 A fake clock moves time forward (day J, 15 days, 18 months); a seeded random source
 makes every run print the same identifiers and links.
 """
@@ -21,13 +26,19 @@ from ..application.commands import (
     NetEntreprisesCredentials,
     NetEntreprisesForm,
 )
-from ..application.results import EstablishmentAlreadyEnrolled, NetEntreprisesSignedIn
+from ..application.results import (
+    EstablishmentAlreadyEnrolled,
+    EstablishmentNotEnrolled,
+    NetEntreprisesSignedIn,
+)
 from ..bootstrap import InMemoryPlatform, build_in_memory
+from ..domain.account import Profile
 from ..domain.errors import OnboardingError
 from ..domain.notifications import EmailMessage
 from ..domain.rights import FMIS_REFUNDS, AccessLevel
 from ..ports import EmailRenderer, UnitOfWork
 from ..testing.samples import sample_directory
+from .worker import sweep_summary
 
 __all__ = ["run_demo"]
 
@@ -126,7 +137,11 @@ def run_demo(
             siret=COMMUNE, contract_number="FM330063", captcha_response="Trombone"
         )
     )
-    out(f"   SIRET {COMMUNE}, contrat FM330063, contrôle « Trombone » → {step1}")
+    assert isinstance(step1, EstablishmentNotEnrolled)
+    out(
+        f"   SIRET {COMMUNE}, contrat FM330063, contrôle « Trombone » → non inscrit : "
+        f"{step1.designation}"
+    )
 
     title("Étapes 2 et 3 : le formulaire administrateur, puis l'envoi")
     submitted = platform.register(
@@ -163,10 +178,13 @@ def run_demo(
 
     clock.advance(timedelta(days=8))
     title("Jour J : 8 jours calendaires plus tard, le balayage ouvre l'accès")
-    out(f"   Balayage : {platform.sweep()}")
+    out(f"   Balayage : {sweep_summary(platform.sweep())}")
     deliver()
     login = platform.login(admin, "Saint-Aubin-2024!")
-    out(f"   Connexion de {admin} → profil {login.profile}, expiration {login.expires_at:%d/%m/%Y}")
+    out(
+        f"   Connexion de {admin} → profil {Profile(login.profile).label}, "
+        f"expiration {login.expires_at:%d/%m/%Y}"
+    )
 
     title("Un agent rejoint l'établissement avec ses identifiants Net-Entreprises")
     world.net_entreprises.register(
@@ -178,7 +196,10 @@ def run_demo(
         )
     )
     assert isinstance(signed, NetEntreprisesSignedIn)
-    out(f"   Identifié par Net-Entreprises ; compte à créer : profil {signed.profile}")
+    out(
+        "   Identifié par Net-Entreprises ; compte à créer : profil "
+        f"{Profile(signed.profile).label}"
+    )
     joined = platform.complete_net_entreprises(
         NetEntreprisesCompletion(
             ticket=signed.ticket,
@@ -193,7 +214,10 @@ def run_demo(
             ),
         )
     )
-    out(f"   Compte créé : {joined.identifier} ({joined.profile}), utilisable tout de suite")
+    out(
+        f"   Compte créé : {joined.identifier} ({Profile(joined.profile).label}), "
+        "utilisable tout de suite"
+    )
     deliver()
 
     title("L'administratrice accorde « Remboursements FMIS » en modification")
@@ -230,7 +254,10 @@ def run_demo(
     deliver()
     reset_link = world.mailer.to("jeanne.dupont@saint-aubin.example")[-1].link_url or ""
     done = platform.reset_password(reset_link.split("jeton=")[1], "Nouveau-2024!", "Nouveau-2024!")
-    out(f"   Réinitialisation → {done}")
+    out(
+        f"   Réinitialisation → nouveau mot de passe pour {done.identifier}"
+        + (", compte débloqué" if done.unblocked else "")
+    )
     attempt(
         "Connexion avec le nouveau mot de passe",
         lambda: platform.login(admin, "Nouveau-2024!").identifier,
@@ -259,8 +286,11 @@ def run_demo(
     out(f"   Centre hospitalier de Libourne : inscription de {pending.identifier}, en attente")
     platform.dispatch_notifications()
     clock.advance(timedelta(days=15, minutes=1))
-    out(f"   15 jours plus tard ({clock.now():%d/%m/%Y}), balayage : {platform.sweep()}")
-    out(f"   Deuxième balayage (idempotent) : {platform.sweep()}")
+    out(
+        f"   15 jours plus tard ({clock.now():%d/%m/%Y}), balayage : "
+        f"{sweep_summary(platform.sweep())}"
+    )
+    out(f"   Deuxième balayage (idempotent) : {sweep_summary(platform.sweep())}")
     old_link = world.mailer.to("luc.bernard@ch-libourne.example")[0].link_url or ""
     attempt(
         "Le lien de création expiré",
@@ -273,7 +303,10 @@ def run_demo(
             siret=HOSPITAL, contract_number="FM330045", captcha_response="trombone"
         )
     )
-    out(f"   L'établissement peut être inscrit à nouveau : {type(again).__name__}")
+    out(
+        "   L'établissement peut être inscrit à nouveau : "
+        + ("oui" if isinstance(again, EstablishmentNotEnrolled) else "non")
+    )
 
     if files is not None:
         _write_files(world, files, out)

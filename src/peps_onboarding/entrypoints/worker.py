@@ -17,21 +17,68 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from attrs import define, field, frozen
+from attrs import asdict, define, field, frozen
 
 from ..application.platform import Platform
 from ..application.results import DispatchReport, SweepReport
 from ..domain.errors import ServiceUnavailableError
 
-__all__ = ["PassReport", "Worker"]
+__all__ = ["PassReport", "Worker", "counted", "sweep_summary"]
 
 _log = logging.getLogger(__name__)
 
 
 @frozen
 class PassReport:
+    """What one pass did: the sweep's changes, then the outbox's deliveries."""
+
     sweep: SweepReport
     dispatch: DispatchReport
+
+    @property
+    def summary(self) -> str:
+        """In French, for people: « balayage : … ; envois : 2 envoyés, 0 en échec, 3 en
+        attente, 0 abandonné » (abandoned: the dead letters ``outbox list`` shows)."""
+        dispatch = self.dispatch
+        return (
+            f"balayage : {sweep_summary(self.sweep)}"
+            + " ; envois : "
+            + ", ".join(
+                (
+                    counted(dispatch.sent, "envoyé", "envoyés"),
+                    f"{dispatch.failed} en échec",
+                    f"{dispatch.pending} en attente",
+                    counted(dispatch.dead, "abandonné", "abandonnés")
+                    + (
+                        f" (dont {dispatch.dead_lettered} à cette passe)"
+                        if dispatch.dead_lettered
+                        else ""
+                    ),
+                )
+            )
+        )
+
+    def as_dict(self) -> dict[str, dict[str, int]]:
+        """JSON-ready, for scripts (``worker --once --json``)."""
+        return {"sweep": asdict(self.sweep), "dispatch": asdict(self.dispatch)}
+
+
+def sweep_summary(sweep: SweepReport) -> str:
+    """« 1 inscription caduque, 1 compte supprimé, 0 accès ouvert, 0 compte expiré, … »."""
+    return ", ".join(
+        (
+            counted(sweep.registrations_lapsed, "inscription caduque", "inscriptions caduques"),
+            counted(sweep.accounts_deleted, "compte supprimé", "comptes supprimés"),
+            counted(sweep.access_opened, "accès ouvert", "accès ouverts"),
+            counted(sweep.accounts_expired, "compte expiré", "comptes expirés"),
+            counted(sweep.skipped, "reporté", "reportés"),
+        )
+    )
+
+
+def counted(count: int, singular: str, plural: str) -> str:
+    """« 0 envoyé », « 1 envoyé », « 2 envoyés »: French puts 0 and 1 in the singular."""
+    return f"{count} {singular if count < 2 else plural}"
 
 
 @define
@@ -45,13 +92,21 @@ class Worker:
     def run_once(self) -> PassReport:
         """One pass: the sweep, then the outbox until nothing due is left (or a round fails)."""
         sweep = self.platform.sweep()
-        sent = failed = 0
+        sent = failed = dead_lettered = 0
         while True:
             round_ = self.platform.dispatch_notifications(limit=self.batch)
             sent, failed = sent + round_.sent, failed + round_.failed
+            dead_lettered += round_.dead_lettered
             if round_.sent + round_.failed < self.batch or round_.failed or self._stop.is_set():
                 break
-        report = PassReport(sweep, DispatchReport(sent=sent, failed=failed, pending=round_.pending))
+        dispatch = DispatchReport(
+            sent=sent,
+            failed=failed,
+            pending=round_.pending,
+            dead_lettered=dead_lettered,
+            dead=round_.dead,
+        )
+        report = PassReport(sweep, dispatch)
         if self.on_pass is not None:
             self.on_pass(report)
         return report
