@@ -11,11 +11,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 
 from peps_onboarding.adapters import sql
 from peps_onboarding.adapters.sql.stores import SqlDatabase
+from peps_onboarding.adapters.sql.tables import enrolments
 from peps_onboarding.adapters.sql.urls import mask_url
+from peps_onboarding.domain.errors import ConflictError
 
 PASSWORD = "Pw-7f3a9c-tres-secret"
 BOUND = "valeur-liee-7f3a9c@example.fr"  # a value bound to a statement
@@ -171,3 +173,21 @@ def test_the_counters_pool_never_shows_the_values_bound_to_its_statements(
 
     assert "identifier_counters" in _told(caught.value)
     assert BOUND not in _told(caught.value)
+
+
+@pytest.mark.rule("A1")
+@pytest.mark.parametrize("store", ["sqlite_database", "postgresql_database"])
+def test_a_refused_duplicate_names_its_constraint_never_the_value(
+    store: str, request: pytest.FixtureRequest
+) -> None:
+    """A refused duplicate says which constraint refused it; PostgreSQL's text, which
+    quotes the duplicate value, reaches neither the error nor a logged traceback."""
+    database: SqlDatabase = request.getfixturevalue(store)
+    row = {"siret": "21330063500017", "state": "pending", "version": 1}
+    with database.write() as connection:
+        connection.execute(insert(enrolments).values(row))
+    with pytest.raises(ConflictError) as refused, database.write() as connection:
+        connection.execute(insert(enrolments).values(row))
+    logged = "".join(traceback.format_exception(refused.value))  # what a host's log shows
+    assert "21330063500017" not in logged
+    assert "ConflictError" in logged

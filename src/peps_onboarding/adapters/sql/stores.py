@@ -449,7 +449,10 @@ def _translated() -> Iterator[None]:
     try:
         yield
     except IntegrityError as error:
-        raise ConflictError(f"the database refused a duplicate: {error.orig}") from error
+        # Named by its constraint only: PostgreSQL's own text quotes the duplicate value
+        # (« Key (…)=(…) already exists »), which may be personal data, and the cause is
+        # dropped for the same reason.
+        raise ConflictError(f"the database refused a duplicate ({_constraint(error)})") from None
     except DBAPIError as error:
         if _is_contention(error):
             raise ConcurrentUpdateError(
@@ -458,6 +461,15 @@ def _translated() -> Iterator[None]:
         if isinstance(error, OperationalError) or error.connection_invalidated:
             raise ServiceUnavailableError(f"database unavailable: {error.orig}") from error
         raise
+
+
+def _constraint(error: IntegrityError) -> str:
+    diagnostics = getattr(error.orig, "diag", None)
+    name = getattr(diagnostics, "constraint_name", None)
+    if isinstance(name, str):
+        return name
+    text = str(error.orig)  # SQLite names the columns, never the values
+    return text.split(":", 1)[-1].strip()[:200] if "UNIQUE" in text else "integrity"
 
 
 def _is_contention(error: DBAPIError) -> bool:
