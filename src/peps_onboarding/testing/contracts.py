@@ -261,6 +261,13 @@ def _add_and_commit_account(factory: UnitOfWorkFactory, account: Account) -> Non
         uow.commit()
 
 
+def _add_and_commit_messages(factory: UnitOfWorkFactory, *messages: OutboxMessage) -> None:
+    with factory() as uow:
+        for message in messages:
+            uow.outbox.add(message)
+        uow.commit()
+
+
 def _save_message_and_commit(factory: UnitOfWorkFactory, message: OutboxMessage) -> None:
     with factory() as uow:
         uow.outbox.save(message)
@@ -1019,10 +1026,9 @@ class UnitOfWorkContract:
         """Rule M3: only ``next_attempt_at <= at``, oldest first, at most ``limit``."""
         siret = _siret(1)
         messages = [_message(n, siret, at=_START + timedelta(minutes=n)) for n in (1, 2, 3, 4)]
-        with unit_of_work_factory() as uow:
-            for message in (messages[2], messages[0], messages[3], messages[1]):
-                uow.outbox.add(message)
-            uow.commit()
+        _add_and_commit_messages(
+            unit_of_work_factory, messages[2], messages[0], messages[3], messages[1]
+        )
         at = messages[2].next_attempt_at
         with unit_of_work_factory() as uow:
             assert list(uow.outbox.due(_START, 10)) == []
@@ -1038,10 +1044,7 @@ class UnitOfWorkContract:
         """Rule M3: delivery is recorded once; a failure is retried at its next attempt."""
         siret = _siret(1)
         sent, failed, waiting = (_message(n, siret) for n in (1, 2, 3))
-        with unit_of_work_factory() as uow:
-            for message in (sent, failed, waiting):
-                uow.outbox.add(message)
-            uow.commit()
+        _add_and_commit_messages(unit_of_work_factory, sent, failed, waiting)
         retry_at = _START + timedelta(minutes=1)
         with unit_of_work_factory() as uow:
             uow.outbox.save(evolve(sent, attempts=1, sent_at=_START))
@@ -1102,9 +1105,7 @@ class UnitOfWorkContract:
     ) -> None:
         """Rule M3: a claim rolled back leaves the message to the next dispatcher."""
         message = _message(1, _siret(1))
-        with unit_of_work_factory() as uow:
-            uow.outbox.add(message)
-            uow.commit()
+        _add_and_commit_messages(unit_of_work_factory, message)
         claimed = evolve(message, claimed_until=_START + timedelta(minutes=5))
         with unit_of_work_factory() as uow:
             assert list(uow.outbox.claim(_START, 10, timedelta(minutes=5))) == [claimed]
@@ -1119,10 +1120,7 @@ class UnitOfWorkContract:
         listed as dead (oldest first); retried, it is due again, its attempts reset."""
         siret = _siret(1)
         first, second, alive = (_message(n, siret) for n in (1, 2, 3))
-        with unit_of_work_factory() as uow:
-            for message in (first, second, alive):
-                uow.outbox.add(message)
-            uow.commit()
+        _add_and_commit_messages(unit_of_work_factory, first, second, alive)
         lease, later = timedelta(minutes=5), _START + timedelta(hours=1)
         with unit_of_work_factory() as uow:
             claimed = {m.id: m for m in uow.outbox.claim(_START, 10, lease)}
@@ -1178,9 +1176,7 @@ class UnitOfWorkContract:
         first one's failure is not recorded (``ConflictError``): the second one's outcome
         is; and a failure saved late never makes a delivered message due again."""
         message = _message(1, _siret(1))
-        with unit_of_work_factory() as uow:
-            uow.outbox.add(message)
-            uow.commit()
+        _add_and_commit_messages(unit_of_work_factory, message)
         lease = timedelta(minutes=5)
         over = _START + lease  # the first lease ends: the message is due again
         with unit_of_work_factory() as uow:
@@ -1214,9 +1210,7 @@ class UnitOfWorkContract:
         """Rule M3: a delivery happened whoever's claim it was made under: it is recorded,
         and the failure the other dispatcher saves after it is refused."""
         message = _message(1, _siret(1))
-        with unit_of_work_factory() as uow:
-            uow.outbox.add(message)
-            uow.commit()
+        _add_and_commit_messages(unit_of_work_factory, message)
         lease = timedelta(minutes=5)
         over = _START + lease
         with unit_of_work_factory() as uow:
