@@ -25,6 +25,7 @@ from .adapters.memory import (
     InMemoryNetEntreprisesVerifier,
 )
 from .adapters.randomness import SystemRandomSource
+from .adapters.throttling import LimitsThrottle
 from .application.dependencies import Dependencies
 from .application.platform import Platform
 from .application.rendering import PlainTextEmailRenderer
@@ -47,6 +48,7 @@ from .ports import (
     NetEntreprisesVerifier,
     PasswordHasher,
     RandomSource,
+    Throttle,
     UnitOfWork,
 )
 
@@ -82,6 +84,7 @@ def build(
     policy: Policy | None = None,
     base_url: str = DEFAULT_BASE_URL,
     accept_test_email_domains: bool = False,
+    throttle: Throttle | None = None,
 ) -> Platform:
     """Builds the platform from the host's adapters.
 
@@ -89,7 +92,9 @@ def build(
     the nonces the outbox keeps and signs Net-Entreprises tickets: every instance of a
     host must share it. A :class:`PlatformSecret` with ``previous`` keys rotates it
     (the first signs, the others still verify). Production defaults: system clock,
-    Argon2id, the OS random source, plain-text e-mails and the spec's policy.
+    Argon2id, the OS random source, plain-text e-mails, the spec's policy, and rate
+    limits counted in this process (``throttle=LimitsThrottle("redis://…")`` shares them
+    between several instances: P1).
     ``build`` checks nothing about the environment; :func:`build_from_config` does.
     """
     hasher = hasher or Argon2PasswordHasher()
@@ -108,6 +113,7 @@ def build(
             renderer=renderer or PlainTextEmailRenderer(),
             secret=secret if isinstance(secret, PlatformSecret) else PlatformSecret(secret),
             policy=policy or Policy(),
+            throttle=throttle or LimitsThrottle(),
             base_url=base_url,
             accept_test_email_domains=accept_test_email_domains,
             # Compared against when the identifier is unknown, so that both answers
@@ -142,6 +148,7 @@ def build_in_memory(
     base_url: str = DEFAULT_BASE_URL,
     unit_of_work: Callable[[], UnitOfWork] | None = None,
     database: InMemoryDatabase | None = None,
+    throttle: Throttle | None = None,
 ) -> InMemoryPlatform:
     """Everything in memory: for hosts' tests, and for the demo.
 
@@ -171,6 +178,7 @@ def build_in_memory(
         policy=policy,
         base_url=base_url,
         accept_test_email_domains=True,
+        throttle=throttle,
     )
     return InMemoryPlatform(
         platform=platform,

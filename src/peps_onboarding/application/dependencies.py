@@ -23,6 +23,7 @@ from ..ports import (
     NetEntreprisesVerifier,
     PasswordHasher,
     RandomSource,
+    Throttle,
     UnitOfWork,
 )
 from .secrets import PlatformSecret
@@ -59,6 +60,7 @@ class Dependencies:
     renderer: EmailRenderer
     secret: PlatformSecret
     policy: Policy
+    throttle: Throttle  # P1
     base_url: str = field(converter=_without_trailing_slash)
     accept_test_email_domains: bool = False
     # How a login waits for a password-check slot held by a concurrent login (A4).

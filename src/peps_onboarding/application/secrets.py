@@ -93,6 +93,12 @@ class PlatformSecret:
         nonce = bytes.fromhex(nonce_hex)
         return _b64(self._issuer(nonce).mac(b"link-token", nonce))
 
+    def digest(self, purpose: str, value: str) -> str:
+        """An opaque, stable name for ``value`` (hex): a keyed digest under the current
+        key, so that what holds it (a rate-limit counter) learns nothing of ``value``."""
+        data = value.encode("utf-8", "surrogatepass")
+        return self._keys[0].mac(purpose.encode("ascii"), data)[:16].hex()
+
     def sign(self, payload: str) -> str:
         return _b64(self._keys[0].mac(b"ticket", payload.encode("utf-8")))
 

@@ -9,7 +9,7 @@ that is unavailable.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, timedelta
 from typing import ClassVar
 
 from attrs import frozen
@@ -46,6 +46,8 @@ __all__ = [
     "PermissionDeniedError",
     "RegistrationInProgressError",
     "RuleViolationError",
+    "StepOneRequiredError",
+    "TooManyAttemptsError",
     "ServiceUnavailableError",
     "TransitionNotAllowedError",
     "UnknownEstablishmentError",
@@ -234,6 +236,38 @@ class PermissionDeniedError(RuleViolationError):
 
     code = "account.permission_denied"
     message = "Vous n'avez pas les droits nécessaires pour effectuer cette action."
+
+
+class TooManyAttemptsError(RuleViolationError):
+    """Rule P1: a limit was reached; nothing was stored, sent or checked."""
+
+    code = "throttled"
+    message = "Trop de tentatives. Veuillez réessayer plus tard."
+
+    def __init__(self, retry_after: timedelta) -> None:
+        self.retry_after = retry_after
+        super().__init__(self.text)
+
+    @property
+    def minutes(self) -> int:
+        """The wait, in whole minutes rounded up (at least one)."""
+        seconds = max(1, int(-(-self.retry_after.total_seconds() // 1)))
+        return -(-seconds // 60)
+
+    @property
+    def text(self) -> str:
+        unit = "minute" if self.minutes == 1 else "minutes"
+        return f"Trop de tentatives. Veuillez réessayer dans {self.minutes} {unit}."
+
+
+class StepOneRequiredError(RuleViolationError):
+    """Rule C10: the later steps act only on a pair that passed step 1 shortly before."""
+
+    code = "registration.step_one_required"
+    message = (
+        "Votre saisie a expiré. Veuillez recommencer l'inscription en indiquant à nouveau "
+        "le numéro SIRET, le numéro de contrat et le contrôle de sécurité."
+    )
 
 
 class TransitionNotAllowedError(RuleViolationError):

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from attrs import field, frozen
 
 from .rights import FMIS_ALLOCATIONS, FMIS_REFUNDS, AccessLevel, Right, Service
+from .throttling import RateLimits
 
 __all__ = ["Policy", "add_months"]
 
@@ -41,12 +42,17 @@ class Policy:
     # part before « @ » is not ASCII cannot be delivered, and is refused at input (M1).
     smtputf8_relay: bool = False
     timezone: str = "Europe/Paris"  # calendar days and dates on screens
+    # C10: how long a passed step 1 lets the later steps act on its pair.
+    step_one_proof_validity: timedelta = timedelta(minutes=30)
+    rate_limits: RateLimits = field(factory=RateLimits)  # P1
 
     def __attrs_post_init__(self) -> None:
         if self.max_failed_logins < 1 or self.account_lifetime_months < 1:
             raise ValueError("max_failed_logins and account_lifetime_months must be positive")
         if self.notification_max_attempts < 1:
             raise ValueError("notification_max_attempts must be positive")
+        if self.step_one_proof_validity <= timedelta(0):
+            raise ValueError("step_one_proof_validity must be positive")
         if self.notification_claim_lease <= timedelta(0):
             raise ValueError("notification_claim_lease must be positive")
         codes = [s.code for s in self.services]

@@ -19,6 +19,7 @@ from ..domain.establishment import Contract, Enrolment, Establishment, LegalRepr
 from ..domain.events import DomainEvent
 from ..domain.links import Link, LinkPurpose
 from ..domain.notifications import EmailMessage, EmailNotification, Letter, OutboxMessage
+from ..domain.throttling import RateLimit
 from ..domain.values import ContractNumber, Identifier, Siret
 
 __all__ = [
@@ -38,6 +39,7 @@ __all__ = [
     "Outbox",
     "PasswordHasher",
     "RandomSource",
+    "Throttle",
     "UnitOfWork",
     "UnitOfWorkFactory",
 ]
@@ -68,6 +70,28 @@ class PasswordHasher(Protocol):
         ...
 
     def needs_rehash(self, password_hash: str) -> bool: ...
+
+
+class Throttle(Protocol):
+    """Rule P1: counts the uses of a key in a moving window, shared by every instance
+    that must agree (memory for one process, Redis for several).
+
+    Keys arrive already opaque (a keyed digest of the identifier, address…), so a
+    storage holds no personal data in clear.
+    """
+
+    def hit(self, limit: RateLimit, key: str) -> timedelta | None:
+        """Counts one use of ``key`` if ``limit`` allows it and returns ``None``;
+        otherwise counts nothing and returns how long until a use is allowed again."""
+        ...
+
+    def test(self, limit: RateLimit, key: str) -> timedelta | None:
+        """Like :meth:`hit`, counting nothing."""
+        ...
+
+    def clear(self, limit: RateLimit, key: str) -> None:
+        """Forgets every use of ``key`` under ``limit``."""
+        ...
 
 
 class EstablishmentRegistry(Protocol):
