@@ -46,9 +46,10 @@ __all__ = [
     "PermissionDeniedError",
     "RegistrationInProgressError",
     "RuleViolationError",
-    "StepOneRequiredError",
-    "TooManyAttemptsError",
     "ServiceUnavailableError",
+    "StepOneRequiredError",
+    "ThrottleUnavailableError",
+    "TooManyAttemptsError",
     "TransitionNotAllowedError",
     "UnknownEstablishmentError",
     "ValidationError",
@@ -394,6 +395,14 @@ class DirectoryUnavailableError(ServiceUnavailableError):
         "Le répertoire des établissements est momentanément indisponible. Veuillez réessayer "
         "plus tard."
     )
+
+
+class ThrottleUnavailableError(ServiceUnavailableError):
+    """Rule P1 fails closed: when the rate limits cannot be counted (their storage is
+    unreachable), the request is refused rather than let through unlimited."""
+
+    code = "throttle.unavailable"
+    message = "Service momentanément indisponible. Veuillez réessayer dans quelques instants."
 
 
 class NotificationDeliveryError(ServiceUnavailableError):
