@@ -577,3 +577,77 @@ def test_a_ticket_signed_under_a_dropped_secret_is_refused() -> None:
     assert not new.verify("payload", signature)
     assert rotated.sign("payload") == new.sign("payload")
     assert not rotated.verify("other payload", signature)
+
+
+# --- the throttle's storage (P1) --------------------------------------------------------
+
+
+@pytest.mark.rule("P1")
+def test_the_throttle_counts_in_memory_unless_a_redis_is_named() -> None:
+    """Rule P1: PEPS_THROTTLE_URL defaults to memory://; redis:// and rediss:// are
+    taken as given."""
+    assert load_config({}).throttle_url == "memory://"
+    for url in ("redis://cache.example:6379/0", "rediss://:pw@cache.example:6380/1"):
+        assert load_config({"PEPS_THROTTLE_URL": url}).throttle_url == url
+
+
+@pytest.mark.rule("P1")
+@pytest.mark.parametrize(
+    "url",
+    [
+        "memcached://cache:11211",
+        "cache.example:6379",
+        "redis://",
+        "http://cache.example",
+        "redis://:hunter2-pw@cache:99999999/0",
+        "redis://user:hunter2-pw@/0",
+    ],
+)
+def test_a_wrong_throttle_url_is_refused_in_french_and_masked(url: str) -> None:
+    """Rule P1: any other storage is a ConfigError naming PEPS_THROTTLE_URL in French,
+    and the refusal never quotes the password."""
+    with pytest.raises(ConfigError, match="PEPS_THROTTLE_URL doit valoir memory://") as raised:
+        load_config({"PEPS_THROTTLE_URL": url})
+    assert "hunter2-pw" not in str(raised.value)
+
+
+@pytest.mark.rule("P1")
+def test_the_throttle_url_is_shown_masked() -> None:
+    """Rule P1: the configuration's printout masks the Redis password, as it masks
+    database URLs."""
+    config = load_config({"PEPS_THROTTLE_URL": "redis://peps:hunter2-pw@cache:6379/0"})
+    assert "hunter2-pw" not in repr(config)
+    assert "throttle=redis://peps:***@cache:6379/0" in repr(config)
+
+
+@pytest.mark.rule("P1")
+def test_a_redis_password_is_refused_in_the_toml_file(tmp_path: Path) -> None:
+    """Rule P1: like every secret, a Redis password stays out of the TOML file (the
+    environment variable carries it); a URL without one is read from the file."""
+    toml = tmp_path / "peps.toml"
+    toml.write_text('[throttle]\nurl = "redis://:hunter2-pw@cache:6379/0"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match="ne s'écrit pas dans le fichier") as raised:
+        load_config({"PEPS_CONFIG": str(toml)})
+    assert "hunter2-pw" not in str(raised.value)
+    toml.write_text('[throttle]\nurl = "redis://cache:6379/0"\n', encoding="utf-8")
+    assert load_config({"PEPS_CONFIG": str(toml)}).throttle_url == "redis://cache:6379/0"
+
+
+@pytest.mark.rule("P1")
+def test_build_from_config_counts_in_the_configured_storage_and_fails_closed(
+    tmp_path: Path, database: SqlDatabase
+) -> None:
+    """Rule P1: the configured storage is the one the use cases count in; with a Redis
+    that cannot answer, a forgotten-password request is refused, never let through."""
+    import socket
+
+    from peps_onboarding.domain.errors import ThrottleUnavailableError
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = load_config(production(tmp_path, PEPS_THROTTLE_URL=f"redis://127.0.0.1:{port}/0"))
+    platform = build_on(database, config)
+    with pytest.raises(ThrottleUnavailableError):
+        platform.request_password_reset("JDU000001")
+    assert platform.dispatch_notifications().sent == 0

@@ -389,4 +389,5 @@ def build_from_config(
         hasher=hasher,
         policy=policy,
         base_url=config.base_url or DEMO_BASE_URL,
+        throttle=LimitsThrottle(config.throttle_url),
     )

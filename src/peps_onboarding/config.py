@@ -73,6 +73,9 @@ class PlatformConfig:
     net_entreprises_environment: str | None = None  # "test" | "production"; None: in memory
     net_entreprises_service_code: str | None = None
     sirene_api_key: str | None = None
+    # P1: memory:// counts in this process; redis:// (rediss://) shares the counts
+    # between instances. May carry a password: shown masked, never in the TOML file.
+    throttle_url: str = "memory://"
 
     def __repr__(self) -> str:  # secrets stay out of logs
         return (
@@ -80,7 +83,8 @@ class PlatformConfig:
             f"mail={self.mail_backend}, letters={self.letters_backend}, "
             f"net_entreprises={self.net_entreprises_environment}, "
             f"sirene={'on' if self.sirene_api_key else 'off'}, "
-            f"previous_secrets={len(self.previous_secrets)})"
+            f"previous_secrets={len(self.previous_secrets)}, "
+            f"throttle={_masked(self.throttle_url)})"
         )
 
     def missing_for_production(self, *, net_entreprises: bool = True) -> tuple[str, ...]:
@@ -125,6 +129,7 @@ _ENV = {
     "PEPS_LETTERS_FOLDER": ("letters", "folder"),
     "PEPS_NET_ENTREPRISES_ENV": ("net_entreprises", "environment"),
     "PEPS_NET_ENTREPRISES_SERVICE_CODE": ("net_entreprises", "service_code"),
+    "PEPS_THROTTLE_URL": ("throttle", "url"),
 }
 
 
@@ -220,6 +225,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> PlatformConfig:
     base_url = get("platform", "base_url") or None
     if base_url is not None:
         base_url = _base_url(base_url)
+    throttle_url = _throttle_url(
+        get("throttle", "url") or "memory://", from_file="PEPS_THROTTLE_URL" not in env
+    )
     defaults = PlatformConfig()
     return PlatformConfig(
         base_url=base_url,
@@ -240,6 +248,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> PlatformConfig:
         net_entreprises_environment=environment,
         net_entreprises_service_code=get("net_entreprises", "service_code"),
         sirene_api_key=secret_from("PEPS_SIRENE_API_KEY", "PEPS_SIRENE_API_KEY_FILE"),
+        throttle_url=throttle_url,
     )
 
 
@@ -268,4 +277,33 @@ def _base_url(text: str) -> str:
         raise ConfigError(f"PEPS_BASE_URL doit être une adresse https:// complète, pas {text!r}")
     if parts.query or parts.fragment:
         raise ConfigError(f"PEPS_BASE_URL ne doit contenir ni « ? » ni « # » : {text!r}")
+    return url
+
+
+def _masked(url: str) -> str:
+    from .adapters.throttling import mask_throttle_url
+
+    return mask_throttle_url(url)
+
+
+def _throttle_url(text: str, *, from_file: bool) -> str:
+    """Rule P1's storage: memory://, or a Redis with a host (redis://, rediss:// for TLS)."""
+    url = text.strip()
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a port that is not one
+        host, password = parts.hostname, parts.password
+    except ValueError:  # a malformed port or address
+        parts, host, password = None, None, None
+    scheme = parts.scheme if parts is not None else ""
+    if scheme != "memory" and (scheme not in ("redis", "rediss") or not host):
+        raise ConfigError(
+            "PEPS_THROTTLE_URL doit valoir memory:// ou une adresse redis://hôte:port/base "
+            f"(rediss:// pour TLS), pas {_masked(url)!r}"
+        )
+    if from_file and password:
+        raise ConfigError(
+            "PEPS_CONFIG : le mot de passe de Redis ne s'écrit pas dans le fichier ; "
+            "donnez l'adresse complète dans la variable PEPS_THROTTLE_URL"
+        )
     return url
