@@ -98,7 +98,7 @@ from .domain.establishment import (
     Establishment,
     LegalRepresentative,
 )
-from .domain.events import DomainEvent
+from .domain.events import Actor, AssistanceGiven, DomainEvent
 from .domain.links import Link, LinkPurpose
 from .domain.notifications import (
     EmailKind,
@@ -140,8 +140,10 @@ __all__ = [
     "AccountNotFoundError",
     "AccountState",
     "AccountStateForbidsLoginError",
+    "Actor",
     "AddressForm",
     "Argon2PasswordHasher",
+    "AssistanceGiven",
     "CaptchaFailedError",
     "Civility",
     "ClassicRegistration",

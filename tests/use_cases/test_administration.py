@@ -10,8 +10,10 @@ from peps_onboarding import (
     FMIS_ALLOCATIONS,
     FMIS_REFUNDS,
     AccessLevel,
+    AccountBlockedError,
     AccountNotFoundError,
     AccountState,
+    AccountStateForbidsLoginError,
     Identifier,
     InvalidCredentialsError,
     LastAdministratorError,
@@ -252,13 +254,43 @@ def test_a_pending_administrator_does_not_count_as_the_second_one(
     assert state_of(journey, admin) is AccountState.ACTIVE
 
 
-@pytest.mark.rule("A7", "R6", "T1")
+@pytest.mark.rule("A7", "R6", "R8", "T1")
 def test_an_administrator_past_expiry_administers_nothing_even_before_the_sweep(
     journey: Journey, admin: str
 ) -> None:
-    """A7/T1: the actor's own expiry is enforced when it acts."""
+    """A7/T1: the actor's own expiry is enforced when it acts, and stands; R8: they are
+    told their account's state, not that they lack rights."""
     user = journey.active_user(admin)
     journey.later(days=18 * 31)
-    with pytest.raises(PermissionDeniedError):
+    with pytest.raises(AccountStateForbidsLoginError) as refused:
         journey.platform.invalidate(admin, user)
+    assert refused.value.text == "L'état de votre compte ne permet pas votre connexion."
     assert state_of(journey, admin) is AccountState.EXPIRED
+
+
+@pytest.mark.rule("A4", "R5", "R8")
+def test_an_administrator_blocked_by_an_attacker_is_told_so_not_that_rights_are_lacking(
+    journey: Journey, admin: str
+) -> None:
+    """A4: an attacker's failed logins block an administrator; the administrator, then
+    trying to act, is told « Votre compte est bloqué… » (the way out: « Mot de passe
+    oublié »), never « Vous n'avez pas les droits nécessaires »."""
+    user = journey.active_user(admin)
+    for _ in range(journey.platform.policy.max_failed_logins):
+        with pytest.raises((InvalidCredentialsError, AccountBlockedError)):
+            journey.platform.login(admin, "Attaque-123!")
+    assert state_of(journey, admin) is AccountState.BLOCKED
+    actions: list[Callable[[], object]] = [
+        lambda: journey.platform.create_user(admin, holder_form("Zoé", "Blanc")),
+        lambda: journey.platform.set_right(admin, user, FMIS_REFUNDS.code, AccessLevel.MODIFY),
+        lambda: journey.platform.invalidate(admin, user),
+        lambda: journey.platform.promote(admin, user),
+        lambda: journey.platform.list_members(admin),
+    ]
+    for action in actions:
+        with pytest.raises(AccountBlockedError) as refused:
+            action()
+        assert refused.value.text.startswith("Votre compte est bloqué")
+        assert "droits" not in refused.value.text
+    assert state_of(journey, user) is AccountState.ACTIVE
+    assert state_of(journey, admin) is AccountState.BLOCKED

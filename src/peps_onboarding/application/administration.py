@@ -3,6 +3,10 @@
 Every action reads the establishment's membership under its version and commits with a
 bump of it (:mod:`peps_onboarding.domain.membership`): two administrators demoting or
 invalidating each other at once cannot both pass the "last administrator" check.
+
+The actor must be an active administrator (:func:`.members.administrator`); one whose
+own account is blocked or expired is told that state, not that rights are lacking
+(A4, R8). The support's way out of that dead end is :mod:`.assistance` (R9).
 """
 
 from __future__ import annotations
@@ -18,9 +22,11 @@ from ..domain.errors import (
     ValidationError,
 )
 from ..domain.events import DomainEvent
+from ..domain.membership import Membership
 from ..domain.rights import AccessLevel
 from ..domain.transition import Transition
 from ..domain.values import Identifier, Siret
+from ..ports import UnitOfWork
 from .commands import HolderForm
 from .dependencies import Dependencies, retrying
 from .forms import FormParser, parse_holder
@@ -39,6 +45,7 @@ __all__ = [
     "promote",
     "renew",
     "set_right",
+    "stage_member_change",
     "unblock",
 ]
 
@@ -113,17 +120,37 @@ def administer(
                     raise AccountNotFoundError()
                 raise PermissionDeniedError()
             changed = change(account, admin, now)
-            members.check_keeps_an_administrator(account, changed.state)
-            if changed.state is account:
-                return
-            after = save_member(uow, account, changed)
-            if after.state.is_closed:
-                revoke_links(uow, account.identifier, now)
-            if frees_password_checks:
-                uow.accounts.release_password_checks(account.identifier)
-            uow.commit()
+            if stage_member_change(
+                uow, members, account, changed, now, frees_password_checks=frees_password_checks
+            ):
+                uow.commit()
 
     retrying(run)
+
+
+def stage_member_change(
+    uow: UnitOfWork,
+    members: Membership,
+    account: Account,
+    changed: Transition[Account],
+    now: datetime,
+    *,
+    frees_password_checks: bool = False,
+) -> bool:
+    """Rules E5, A8, A4: one member's change, staged under the membership's version (an
+    administrator's action, or the support's, R9). Never the last administrator; a closed
+    account's links are revoked; a renewed or unblocked account's password-check slots
+    are freed, so its holder's next login is checked at once. False when nothing changed:
+    there is nothing to commit."""
+    members.check_keeps_an_administrator(account, changed.state)
+    if changed.state is account:
+        return False
+    after = save_member(uow, account, changed)
+    if after.state.is_closed:
+        revoke_links(uow, account.identifier, now)
+    if frees_password_checks:
+        uow.accounts.release_password_checks(account.identifier)
+    return True
 
 
 def set_right(

@@ -8,7 +8,12 @@ from datetime import datetime
 
 from ..domain.account import Account, AccountState, Holder
 from ..domain.deadlines import access_opening_due, deadline_changes
-from ..domain.errors import LinkNoLongerValidError, PermissionDeniedError
+from ..domain.errors import (
+    AccountBlockedError,
+    AccountStateForbidsLoginError,
+    LinkNoLongerValidError,
+    PermissionDeniedError,
+)
 from ..domain.establishment import Enrolment, EnrolmentState
 from ..domain.links import Link, LinkPurpose, hash_token
 from ..domain.membership import Membership, changes_membership
@@ -141,8 +146,11 @@ def open_access_if_due(
 def administrator(deps: Dependencies, uow: UnitOfWork, actor: str, now: datetime) -> Account:
     """Rule R6: only an active administrator of an enrolled establishment administers.
 
-    An administrator past their expiration date is refused, and the expiry stands (A7,
-    T1): it is committed here, as the refused use case's one and only commit.
+    An administrator whose own account is blocked or expired is told that state (A4, R8:
+    « Votre compte est bloqué… », « L'état de votre compte… »), not that they lack
+    rights: they have them, and the message points to the way out. An administrator past
+    their expiration date is refused so, and the expiry stands (A7, T1): it is committed
+    here, as the refused use case's one and only commit.
     """
     try:
         identifier = Identifier.parse(actor)
@@ -151,10 +159,14 @@ def administrator(deps: Dependencies, uow: UnitOfWork, actor: str, now: datetime
     admin = uow.accounts.get(identifier)
     if admin is None or not admin.is_administrator:
         raise PermissionDeniedError()
-    if apply_deadlines(uow, admin, now) is not admin:
+    now_state = apply_deadlines(uow, admin, now).state
+    if now_state is not admin.state:
         uow.commit()
-        raise PermissionDeniedError()
-    if admin.state is not AccountState.ACTIVE:
+    if now_state is AccountState.BLOCKED:
+        raise AccountBlockedError()
+    if now_state is AccountState.EXPIRED:
+        raise AccountStateForbidsLoginError()
+    if now_state is not AccountState.ACTIVE:  # pending activation, or deleted just now
         raise PermissionDeniedError()
     enrolment = uow.enrolments.get(admin.siret)
     if enrolment is None or enrolment.state is not EnrolmentState.ENROLLED:

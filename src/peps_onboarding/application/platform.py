@@ -17,7 +17,14 @@ from ..domain.events import DomainEvent
 from ..domain.password import PasswordCheck
 from ..domain.policy import Policy
 from ..domain.rights import AccessLevel
-from . import administration, authentication, classic, housekeeping, net_entreprises
+from . import (
+    administration,
+    assistance,
+    authentication,
+    classic,
+    housekeeping,
+    net_entreprises,
+)
 from .commands import (
     ClassicRegistration,
     EstablishmentIdentification,
@@ -177,3 +184,28 @@ class Platform:
         """Rule M3: makes dead letters (all, or those of ``ids``) due now, attempts reset;
         returns how many."""
         return housekeeping.retry_dead_letters(self._deps, ids)
+
+    # --- assistance (R9) --------------------------------------------------------------
+    # Named ``assist_…``, apart from the administrators' ``renew`` and ``unblock`` and
+    # the applicant's ``resend_creation_link``: the support acts for any establishment,
+    # as an operator (never an account), and always says why. ``reason`` is keyword-only
+    # so that it can never be swapped with ``target``, another string.
+
+    def assist_renew(self, operator: str, target: str, *, reason: str) -> None:
+        """Rules R9, A7, L1: the support renews an expired account of any establishment
+        (the 18 months restart). ``operator``: the support operator's name, which the
+        host authenticated and the library trusts as it trusts an administrator's
+        ``actor``; ``reason`` is mandatory and recorded in the history."""
+        assistance.assist_renew(self._deps, operator, target, reason)
+
+    def assist_unblock(self, operator: str, target: str, *, reason: str) -> None:
+        """Rules R9, A2, L1: the support unblocks a blocked account of any establishment.
+        ``operator`` as in :meth:`assist_renew`; ``reason`` is mandatory and recorded."""
+        assistance.assist_unblock(self._deps, operator, target, reason)
+
+    def assist_resend_creation_link(self, operator: str, target: str, *, reason: str) -> None:
+        """Rules R9, C3, L1: the support resends the password-creation e-mail of an
+        account « En attente d'activation » (a pending registration's applicant, or a
+        user an administrator created); the new link replaces the old ones. ``operator``
+        as in :meth:`assist_renew`; ``reason`` is mandatory and recorded."""
+        assistance.assist_resend_creation_link(self._deps, operator, target, reason)

@@ -23,6 +23,7 @@ __all__ = [
     "AccountRenewed",
     "AccountUnblocked",
     "Actor",
+    "AssistanceGiven",
     "DomainEvent",
     "EstablishmentEnrolled",
     "LinkIssued",
@@ -43,6 +44,29 @@ class Actor:
     SYSTEM: Final = "system"
     LEGAL_REPRESENTATIVE: Final = "legal_representative"
     ANONYMOUS: Final = "anonymous"
+    # R9: a support operator is written "operator:<name>". The colon never occurs in an
+    # identifier (A1) nor in the roles above, so an operator is never read as an account.
+    OPERATOR_PREFIX: Final = "operator:"
+    # The stores keep an actor in 40 characters: the name gets what the prefix leaves.
+    OPERATOR_MAX_LENGTH: Final = 40 - len(OPERATOR_PREFIX)
+
+    @staticmethod
+    def operator(name: str) -> str:
+        """Rule R9: the actor of what a support operator did (the host authenticated them).
+
+        ``name`` is already checked at the edge; a blank, overlong or non-printable name
+        is refused here too, so that no event can carry an actor the stores would cut.
+        """
+        if not name or len(name) > Actor.OPERATOR_MAX_LENGTH or not name.isprintable():
+            raise ValueError("an operator name is 1 to 31 printable characters")
+        return Actor.OPERATOR_PREFIX + name
+
+    @staticmethod
+    def operator_of(actor: str) -> str | None:
+        """The operator's name when ``actor`` is one (R9), else None (an account, a role)."""
+        if actor.startswith(Actor.OPERATOR_PREFIX):
+            return actor[len(Actor.OPERATOR_PREFIX) :]
+        return None
 
 
 @frozen(kw_only=True)
@@ -187,6 +211,20 @@ class LinkIssued(DomainEvent):
     expires_at: datetime
 
 
+@frozen(kw_only=True)
+class AssistanceGiven(DomainEvent):
+    """R9: a support operator (``actor``, see :meth:`Actor.operator`) acted on an account
+    of any establishment, for ``reason``. The change itself follows as its own event
+    (AccountRenewed, AccountUnblocked, LinkIssued), by the same actor (L1)."""
+
+    kind = "assistance_given"
+    RENEW: ClassVar[str] = "renew"
+    UNBLOCK: ClassVar[str] = "unblock"
+    RESEND_CREATION_LINK: ClassVar[str] = "resend_creation_link"
+    action: str
+    reason: str
+
+
 ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     RegistrationSubmitted,
     RegistrationWithdrawn,
@@ -207,4 +245,5 @@ ALL_EVENTS: tuple[type[DomainEvent], ...] = (
     RightChanged,
     ProfileChanged,
     LinkIssued,
+    AssistanceGiven,
 )

@@ -133,6 +133,8 @@ BY_APPLICANT: Final = "withdrawal_by_applicant"
 BY_REPRESENTATIVE: Final = "withdrawal_by_legal_representative"
 
 PERMISSION_DENIED: Final = "account.permission_denied"
+ACCOUNT_BLOCKED: Final = "login.account_blocked"
+ACCOUNT_STATE: Final = "login.account_state"
 NOT_FOUND: Final = "account.not_found"
 LINK_INVALID: Final = "link.no_longer_valid"
 LOGIN_REFUSALS: Final = frozenset(
@@ -616,7 +618,7 @@ class PlatformMachine(RuleBasedStateMachine):
             assert not self._can_administer(who) or self._expired_now(who), (
                 f"R5: an administrator was refused: {refused}"
             )
-            assert refused == PERMISSION_DENIED, refused
+            assert refused == self._refusal_of(who), refused
             return
         assert self._can_administer(who), f"R6: {who} created a user"
         siret = self._snapshot.accounts[who].siret
@@ -718,6 +720,7 @@ class PlatformMachine(RuleBasedStateMachine):
             assert not self._can_administer(who) or self._expired_now(who), (
                 f"R5: an administrator was refused: {refused}"
             )
+            assert refused == self._refusal_of(who), refused
             return
         assert self._can_administer(who), f"R6: {who} listed members"
         own = self._snapshot.accounts[who].siret
@@ -1110,11 +1113,11 @@ class PlatformMachine(RuleBasedStateMachine):
         allowed = self._can_administer(who)
         same = allowed and before is not None and before.siret == self._snapshot.accounts[who].siret
         _, refused = _attempt(lambda: act(who, whom))
-        if refused == PERMISSION_DENIED and self._expired_now(who):
+        if refused == ACCOUNT_STATE and self._expired_now(who):
             return  # A7, T1: the actor's own expiry was enforced as it acted
         if refused is not None:
             if not allowed:
-                expected = {PERMISSION_DENIED, NOT_FOUND}
+                expected = {self._refusal_of(who), NOT_FOUND}
             elif before is None:
                 expected = {NOT_FOUND}
             elif not same:
@@ -1245,6 +1248,18 @@ class PlatformMachine(RuleBasedStateMachine):
             account.identifier == identifier and account.state.value == EXPIRED
             for account in self.read_store().accounts
         )
+
+    def _refusal_of(self, who: str) -> str:
+        """R6, A4, R8: what an actor who may not administer is told. An administrator
+        whose own account is blocked or expired (now, or found so as they act) is told
+        that state; anyone else, that they lack the rights."""
+        row = self._snapshot.accounts.get(who)
+        if row is not None and row.profile == ADMINISTRATOR:
+            if row.state == BLOCKED:
+                return ACCOUNT_BLOCKED
+            if row.state == EXPIRED or self._expired_now(who):
+                return ACCOUNT_STATE
+        return PERMISSION_DENIED
 
     def _can_administer(self, who: str) -> bool:
         """R5, R6: an active administrator of an enrolled establishment."""
