@@ -32,6 +32,7 @@ test: lint typecheck
 bench: $(STAMP)
 	$(BIN)/python bench/core.py
 	$(BIN)/python bench/stores.py
+	$(BIN)/python bench/abuse.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis .coverage
