@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from peps_onboarding import (
     AccessLevel,
@@ -14,6 +17,7 @@ from peps_onboarding import (
     AccountStateForbidsLoginError,
     Actor,
     AssistanceGiven,
+    FieldError,
     Identifier,
     InvalidCredentialsError,
     LinkNoLongerValidError,
@@ -22,7 +26,9 @@ from peps_onboarding import (
     TransitionNotAllowedError,
     ValidationError,
 )
+from peps_onboarding.application.assistance import REASON_MAX_LENGTH, parse_reason
 from peps_onboarding.domain.account import Account
+from peps_onboarding.domain.values import InvalidFieldError
 from peps_onboarding.testing import COMMUNE, HOSPITAL, HOSPITAL_CONTRACT, PASSWORD, Journey
 from peps_onboarding.testing.journeys import holder_form
 
@@ -314,3 +320,22 @@ def test_the_support_cannot_do_what_r9_does_not_list(
     assert account(journey, user).state is AccountState.ACTIVE
     assert account(journey, user).profile.value == "user"
     assert not any(isinstance(e, AssistanceGiven) for e in platform.history(COMMUNE))
+
+
+@pytest.mark.rule("R9", "L1")
+@given(raw=st.text(max_size=600) | st.none() | st.integers())
+def test_a_reason_is_kept_as_typed_or_refused_on_its_field(raw: object) -> None:
+    """R9: whatever the host passes, the reason is refused on « motif » with a French
+    message, or kept as typed (ends trimmed): one printable line of at most 500."""
+    error: FieldError | None = None
+    try:
+        reason = parse_reason(raw)
+    except InvalidFieldError as refused:
+        error = refused.error
+    if error is not None:
+        assert error.message.endswith(".") and error.code
+        return
+    assert isinstance(raw, str)
+    assert reason == unicodedata.normalize("NFC", raw).strip()
+    assert 0 < len(reason) <= REASON_MAX_LENGTH
+    assert not any(unicodedata.category(c) in {"Cc", "Cf", "Zl", "Zp"} for c in reason)
