@@ -634,20 +634,23 @@ def test_a_redis_password_is_refused_in_the_toml_file(tmp_path: Path) -> None:
 
 
 @pytest.mark.rule("P1")
-def test_build_from_config_counts_in_the_configured_storage_and_fails_closed(
+def test_build_from_config_counts_in_the_configured_storage(
     tmp_path: Path, database: SqlDatabase
 ) -> None:
-    """Rule P1: the configured storage is the one the use cases count in; with a Redis
-    that cannot answer, a forgotten-password request is refused, never let through."""
+    """Rule P1: the platform's throttle is the storage PEPS_THROTTLE_URL names; here a
+    Redis nothing answers for, which refuses rather than admits (fail closed)."""
     import socket
+    from datetime import timedelta
 
     from peps_onboarding.domain.errors import ThrottleUnavailableError
+    from peps_onboarding.domain.throttling import RateLimit
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    config = load_config(production(tmp_path, PEPS_THROTTLE_URL=f"redis://127.0.0.1:{port}/0"))
-    platform = build_on(database, config)
+    url = f"redis://:hunter2-pw@127.0.0.1:{port}/0"
+    platform = build_on(database, load_config(production(tmp_path, PEPS_THROTTLE_URL=url)))
+    throttle = platform._deps.throttle  # the wiring is what this test pins
+    assert repr(throttle) == f"LimitsThrottle('redis://:***@127.0.0.1:{port}/0')"
     with pytest.raises(ThrottleUnavailableError):
-        platform.request_password_reset("JDU000001")
-    assert platform.dispatch_notifications().sent == 0
+        throttle.hit(RateLimit(1, timedelta(minutes=1)), "wiring")
