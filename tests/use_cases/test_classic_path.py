@@ -272,7 +272,9 @@ def test_submission_sends_the_creation_email_and_a_letter_to_the_legal_represent
     assert "Madame Jeanne Dupont" in letter.text
     assert "13/03/2024" in letter.text
     assert "jusqu'au 20/03/2024 inclus" in letter.text
-    assert letter.withdrawal_code and letter.withdrawal_code in (letter.withdrawal_url or "")
+    # P4: a short code, typed on the page of a URL that does not carry it.
+    assert letter.withdrawal_code and letter.withdrawal_code not in (letter.withdrawal_url or "")
+    assert (letter.withdrawal_url or "").endswith("/desinscription")
 
 
 @pytest.mark.rule("C3")

@@ -410,15 +410,26 @@ class _LetterPdf:
                 after=self.line * 0.2,
             )
         if letter.withdrawal_code:
-            # The code in bold on its own line, so it can be read and typed without doubt.
-            label = f"•{_NBSP}saisissez le code de désinscription{_NBSP}: "
-            self._font("")
-            self.pdf.set_x(indent)
-            self.pdf.cell(self.pdf.get_string_width(label), self.line, label)
-            self._font("B", self.size + 1.0)
-            self.pdf.cell(
-                0, self.line, _clean(letter.withdrawal_code), new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            # P4: the code alone on its line, in one cell (a cell never wraps), so no line
+            # break can cut it, and in bold, to be read without doubt. The address above
+            # never carries it: however that address wraps, the code stays whole.
+            self._paragraph(
+                f"•{_NBSP}puis saisissez le code de désinscription{_NBSP}:",
+                x=indent,
+                width=_TEXT_WIDTH - 6.0,
+                after=self.line * 0.1,
             )
+            code = _clean(letter.withdrawal_code)
+            self._font("B", self.size + 2.0)
+            self.pdf.set_x(indent + 6.0)
+            self.pdf.cell(
+                self.pdf.get_string_width(code) + 1.0,
+                self.line * 1.3,
+                code,
+                new_x=XPos.LMARGIN,
+                new_y=YPos.NEXT,
+            )
+            self._font("")
         self.pdf.ln(self.line * 0.4)
         self._paragraph(
             "Ce code est confidentiel : ne le communiquez qu’à une personne habilitée à agir "

@@ -35,6 +35,7 @@ from .members import (
     open_access,
     save_member,
     usable_link,
+    withdrawal_link,
 )
 from .notices import email, owe, record, revoke_links, send_creation_link, send_enrolment_letter
 from .results import (
@@ -47,6 +48,7 @@ from .results import (
     RegistrationSubmitted,
     RegistrationWithdrawnResult,
 )
+from .throttling import admit, source
 
 __all__ = [
     "administrators",
@@ -301,27 +303,45 @@ def create_password(
     return retrying(run)
 
 
-def withdraw_registration(deps: Dependencies, code: str) -> RegistrationWithdrawnResult:
-    """Rule C9: the legal representative (code in the letter) or the applicant (link in the
-    e-mail) withdraws a pending registration until access opens."""
-    purposes = (
-        LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE,
-        LinkPurpose.WITHDRAWAL_BY_APPLICANT,
-    )
-    refuse_dead_link(deps, code, *purposes)
+def withdraw_registration(
+    deps: Dependencies, code: str, *, client: str | None = None
+) -> RegistrationWithdrawnResult:
+    """Rules C9, P4, P1: the legal representative (the code in the letter) or the applicant
+    (the link in the e-mail) withdraws a pending registration until access actually opens:
+    on day J when the password was created before, else while it is not created, up to
+    the 15 days' lapse (C6). Once access has opened or is due, « Ce lien n'est plus
+    valide ». ``client``: the client's address, for the per-source limit."""
+    # P1 before any lookup: a code has 60 bits, so guessing must cost sources, not time.
+    limit = deps.policy.rate_limits.withdrawal_per_source
+    admit(deps, source(deps, limit, "withdrawal", client))
 
     def run() -> RegistrationWithdrawnResult:
         with deps.unit_of_work() as uow:
             now = deps.clock.now()
-            link, account = usable_link(uow, code, purposes, now)
-            members = membership(uow, account.siret)
+            link = withdrawal_link(deps, uow, code)
+            account = uow.accounts.get(link.identifier)
+            members = membership(uow, link.siret)
             enrolment = members.enrolment if members else None
+            if account is not None and enrolment is not None:
+                # What time decided and no sweep applied yet stands (T1), committed as
+                # this refused use case's one commit: day J with a password opens access
+                # (C8), 15 days without one lapse the registration (C6).
+                if access_opening_due(enrolment, account, now):
+                    open_access(deps, uow, enrolment, account, now)
+                    uow.commit()
+                    raise LinkNoLongerValidError(administrator_names(uow, link.siret))
+                if apply_deadlines(uow, account, now) is not account:
+                    uow.commit()
+                    raise LinkNoLongerValidError(administrator_names(uow, link.siret))
             if (
-                enrolment is None
+                account is None
+                or account.state.is_closed
+                or not link.usable(now)
+                or enrolment is None
                 or enrolment.state is not EnrolmentState.PENDING
                 or enrolment.applicant != account.identifier
             ):
-                raise LinkNoLongerValidError(administrator_names(uow, account.siret))
+                raise LinkNoLongerValidError(administrator_names(uow, link.siret))
             by_representative = link.purpose is LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE
             actor = Actor.LEGAL_REPRESENTATIVE if by_representative else account.identifier.value
             uow.links.update(link.use(now).state)

@@ -16,7 +16,7 @@ from ..domain.notifications import EmailNotification, Letter, OutboxMessage
 from ..domain.values import EmailAddress, Identifier, Siret
 from .dependencies import Dependencies, retrying
 from .members import apply_deadlines, open_access
-from .notices import link_url
+from .notices import link_url, withdrawal_code
 from .rendering import letter_text
 from .results import DeadLetter, DispatchReport, SweepReport
 
@@ -224,7 +224,8 @@ def _deliver(deps: Dependencies, message: OutboxMessage) -> None:
             )
         deps.mailer.send(deps.renderer.render(notification, message_id=message.id, link_url=url))
         return
-    code = deps.secret.token_for(notification.withdrawal.nonce) if notification.withdrawal else None
+    # P4: the code is short and typed on the page the URL opens; neither carries the other.
+    code = withdrawal_code(deps, notification.withdrawal)
     url = link_url(deps, notification.withdrawal)
     deps.letters.send(
         Letter(
@@ -242,7 +243,7 @@ def _deliver(deps: Dependencies, message: OutboxMessage) -> None:
             withdrawal_deadline=notification.withdrawal_deadline,
             withdrawal_code=code,
             withdrawal_url=url,
-            text=letter_text(notification, withdrawal_url=url),
+            text=letter_text(notification, withdrawal_url=url, withdrawal_code=code),
         )
     )
 

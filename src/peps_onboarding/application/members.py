@@ -4,6 +4,7 @@ time has decided (C6, C8, A7, T1). Nothing here commits: the use case does, once
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime
 
 from ..domain.account import Account, AccountState, Holder
@@ -15,7 +16,7 @@ from ..domain.errors import (
     PermissionDeniedError,
 )
 from ..domain.establishment import Enrolment, EnrolmentState
-from ..domain.links import Link, LinkPurpose, hash_token
+from ..domain.links import Link, LinkPurpose, hash_token, normalise_code
 from ..domain.membership import Membership, changes_membership
 from ..domain.transition import Transition
 from ..domain.values import Identifier, Siret
@@ -35,6 +36,7 @@ __all__ = [
     "open_access_if_due",
     "save_member",
     "usable_link",
+    "withdrawal_link",
 ]
 
 
@@ -183,6 +185,33 @@ def found_link(uow: UnitOfWork, token: object, purposes: tuple[LinkPurpose, ...]
     if link is None or link.purpose not in purposes or not link.matches(str(token)):
         raise LinkNoLongerValidError()
     return link
+
+
+def withdrawal_link(deps: Dependencies, uow: UnitOfWork, code: object) -> Link:
+    """Rules C9, P4, A8: the withdrawal link a typed code or a clicked token names.
+
+    What reads as a letter's code (12 symbols once normalised: case, spaces, hyphens and
+    look-alikes forgiven) is looked up by its keyed hash under each key, current then
+    previous, so a rotation leaves the letters in the post good. Anything else is a link
+    token: the applicant's e-mailed link, or a letter printed before codes were short.
+    Whatever is wrong, one answer, which names nobody.
+    """
+    symbols = normalise_code(code)
+    if symbols is None:
+        purposes = (
+            LinkPurpose.WITHDRAWAL_BY_APPLICANT,
+            LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE,
+        )
+        return found_link(uow, code, purposes)
+    for digest in deps.secret.code_hashes(symbols):
+        link = uow.links.by_hash(digest)
+        if (
+            link is not None
+            and link.purpose is LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE
+            and hmac.compare_digest(link.token_hash, digest)
+        ):
+            return link
+    raise LinkNoLongerValidError()
 
 
 def usable_link(

@@ -33,9 +33,11 @@ __all__ = [
     "link_url",
     "owe",
     "record",
+    "registration_deadline",
     "revoke_links",
     "send_creation_link",
     "send_enrolment_letter",
+    "withdrawal_code",
 ]
 
 LINK_PATHS = {
@@ -112,8 +114,13 @@ def issue_link(
     if account.version:
         revoke_links(uow, account.identifier, now, (purpose,))
     nonce = deps.secret.new_nonce(deps.random.token_bytes(32))  # tagged with its key
+    if purpose is LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE:
+        # P4: the letter's short code is typed, not clicked: a keyed hash at rest.
+        token_hash = deps.secret.code_hash_for(nonce)
+    else:
+        token_hash = hash_token(deps.secret.token_for(nonce))
     issued = Link.issue(
-        token_hash=hash_token(deps.secret.token_for(nonce)),
+        token_hash=token_hash,
         purpose=purpose,
         identifier=account.identifier,
         siret=account.siret,
@@ -135,19 +142,31 @@ def send_creation_link(
     *,
     created_by: str | None = None,
 ) -> None:
-    """Rules C5, C3, R5: the password-creation e-mail; the 15 days restart with it."""
+    """Rules C5, C3, C6, R5: the password-creation e-mail.
+
+    A registration's applicant has 15 days from the submission (C6), and « Vous en
+    envoyer un nouveau » never extends them (C3): the new link ends when the first one
+    would have, and so does the account's activation deadline, which the sweep reads.
+    An account an administrator creates (R5) has no registration and gets one e-mail:
+    its 15 days count from that e-mail.
+    """
     policy = deps.policy
-    expires_at = now + policy.creation_link_validity
+    applicant = enrolment is not None and enrolment.applicant == account.identifier
+    if applicant:
+        assert enrolment is not None and enrolment.submitted_at is not None
+        expires_at = registration_deadline(deps, enrolment)
+    else:
+        expires_at = now + policy.creation_link_validity
     sealed = issue_link(deps, uow, account, LinkPurpose.PASSWORD_CREATION, now, expires_at)
     if account.activation_deadline != expires_at:
         moved = account.restart_activation(until=expires_at)
         uow.accounts.update(moved.state)
         account = moved.state
     withdrawal = None
-    if enrolment is not None and enrolment.applicant == account.identifier:
-        assert enrolment.access_from is not None
+    if applicant:
+        assert enrolment is not None
         withdrawal = issue_link(
-            deps, uow, account, LinkPurpose.WITHDRAWAL_BY_APPLICANT, now, enrolment.access_from
+            deps, uow, account, LinkPurpose.WITHDRAWAL_BY_APPLICANT, now, expires_at
         )
     days = policy.creation_link_validity.days
     notification = email(
@@ -159,6 +178,15 @@ def send_creation_link(
         + ((("created_by", created_by),) if created_by else ()),
     )
     owe(deps, uow, evolve(notification, withdrawal=withdrawal), now)
+
+
+def registration_deadline(deps: Dependencies, enrolment: Enrolment) -> datetime:
+    """Rules C3, C6, C9: the end of the 15 days a classic registration has, counted from
+    its submission. No resend moves it; past it the registration cannot be pending (its
+    applicant either created the password and access opened on day J, or lapsed), so
+    the withdrawal links live until then and no later."""
+    assert enrolment.submitted_at is not None
+    return enrolment.submitted_at + deps.policy.creation_link_validity
 
 
 def send_enrolment_letter(
@@ -180,10 +208,17 @@ def send_enrolment_letter(
     withdrawal = None
     deadline = None
     if enrolment is not None:
+        # The letter announces day J, the end the representative can count on; the code
+        # itself works as long as access has not opened (C9), checked when it is used.
         deadline = enrolment.access_from
         assert deadline is not None
         withdrawal = issue_link(
-            deps, uow, applicant, LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE, now, deadline
+            deps,
+            uow,
+            applicant,
+            LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE,
+            now,
+            registration_deadline(deps, enrolment),
         )
     letter = LetterNotification(
         kind=LetterKind.CLASSIC_ENROLMENT if enrolment else LetterKind.NET_ENTREPRISES_ENROLMENT,
@@ -219,7 +254,18 @@ def access_open_email(
 
 
 def link_url(deps: Dependencies, sealed: SealedLink | None) -> str | None:
+    """The URL a person follows. The letter's withdrawal code is typed on that page, not
+    carried in the URL (P4): the printed address stays short and its code whole."""
     if sealed is None:
         return None
+    if sealed.purpose is LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE:
+        return f"{deps.base_url}{LINK_PATHS[sealed.purpose]}"
     token = deps.secret.token_for(sealed.nonce)
     return f"{deps.base_url}{LINK_PATHS[sealed.purpose]}?jeton={token}"
+
+
+def withdrawal_code(deps: Dependencies, sealed: SealedLink | None) -> str | None:
+    """Rule P4: the code printed in the letter (``K7QM-3XHD-9PVA``), derived at delivery."""
+    if sealed is None or sealed.purpose is not LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE:
+        return None
+    return deps.secret.withdrawal_code_for(sealed.nonce)

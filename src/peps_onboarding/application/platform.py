@@ -93,9 +93,14 @@ class Platform:
         """Rules C6, C7, C8, A3, A8: the password-creation link."""
         return classic.create_password(self._deps, token, password, confirmation)
 
-    def withdraw_registration(self, code: str) -> RegistrationWithdrawnResult:
-        """Rule C9: the legal representative or the applicant withdraws until access opens."""
-        return classic.withdraw_registration(self._deps, code)
+    def withdraw_registration(
+        self, code: str, *, client: str | None = None
+    ) -> RegistrationWithdrawnResult:
+        """Rules C9, P4, P1: the legal representative (the letter's code, typed: case,
+        spaces, hyphens and look-alikes forgiven) or the applicant (the e-mailed link's
+        token) withdraws until access actually opens. ``client``: the client's address,
+        for the per-source rate limit."""
+        return classic.withdraw_registration(self._deps, code, client=client)
 
     # --- Net-Entreprises path (N1–N6) -------------------------------------------------
 

@@ -137,7 +137,9 @@ class PlainTextEmailRenderer:
         )
 
 
-def letter_text(n: LetterNotification, *, withdrawal_url: str | None) -> str:
+def letter_text(
+    n: LetterNotification, *, withdrawal_url: str | None, withdrawal_code: str | None = None
+) -> str:
     """Rule M2: who registered, when, and (classic path) how to withdraw within 8 days."""
     lines = [
         "Madame, Monsieur,",
@@ -153,6 +155,12 @@ def letter_text(n: LetterNotification, *, withdrawal_url: str | None) -> str:
             "Si vous n'êtes pas d'accord avec cette inscription, vous pouvez l'annuler jusqu'au "
             f"{local_date(n.withdrawal_deadline - timedelta(seconds=1))} inclus en vous rendant "
             f"à l'adresse suivante : {withdrawal_url}",
+            # P4: the code alone on its line, so that no wrapping can cut it.
+            *(
+                ["et en saisissant le code de désinscription :", withdrawal_code]
+                if withdrawal_code
+                else []
+            ),
             "Sans retour de votre part dans ce délai de 8 jours calendaires, l'inscription sera "
             "validée, les Conditions Générales d'Utilisation tacitement acceptées, et le "
             "demandeur aura la qualité d'administrateur pour le compte de l'établissement.",

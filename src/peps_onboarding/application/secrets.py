@@ -12,6 +12,14 @@ derived with that same key, even by a process whose current key is already the n
 one; the link store's lookup by the token's hash then needs no change. A
 Net-Entreprises ticket signed with a previous key still verifies.
 
+Withdrawal codes (rule P4): the legal representative's code is typed from paper, so it
+is short, 60 bits (:meth:`PlatformSecret.withdrawal_code_for`). 60 bits stored as a plain
+SHA-256 could be found offline by trying them all against a copy of the database, so
+the code is stored as an HMAC under the key that issued its nonce
+(:meth:`PlatformSecret.code_hash_for`), and looked up under every key, current and
+previous (:meth:`PlatformSecret.code_hashes`): a rotation leaves letters in the post
+valid.
+
 One secret per database: :func:`claim_database` compares the fingerprint of the keys
 (an HMAC of a fixed label under each key, never the key) with the one the database
 recorded at first use, and refuses a process whose keys do not include it.
@@ -24,6 +32,8 @@ import hashlib
 import hmac
 from collections.abc import Iterable
 from typing import Protocol
+
+from ..domain.links import withdrawal_code
 
 __all__ = [
     "PlatformSecret",
@@ -93,6 +103,25 @@ class PlatformSecret:
         nonce = bytes.fromhex(nonce_hex)
         return _b64(self._issuer(nonce).mac(b"link-token", nonce))
 
+    def withdrawal_code_for(self, nonce_hex: str) -> str:
+        """Rule P4: the letter's withdrawal code (``K7QM-3XHD-9PVA``) for a nonce kept in the
+        outbox, derived with the key that issued the nonce, like a link token."""
+        nonce = bytes.fromhex(nonce_hex)
+        return withdrawal_code(self._issuer(nonce).mac(b"withdrawal-code", nonce))
+
+    def code_hash_for(self, nonce_hex: str) -> str:
+        """Rule P4: what the link store keeps of that code: its keyed hash under the key
+        that issued the nonce (a plain hash of 60 bits would fall to an offline search)."""
+        nonce = bytes.fromhex(nonce_hex)
+        issuer = self._issuer(nonce)
+        code = withdrawal_code(issuer.mac(b"withdrawal-code", nonce))
+        return _code_hash(issuer, code.replace("-", ""))
+
+    def code_hashes(self, symbols: str) -> tuple[str, ...]:
+        """Rule P4: the keyed hash of a typed code (its 12 symbols, normalised) under every
+        key, the current one first: a code printed before a rotation is found too."""
+        return tuple(_code_hash(key, symbols) for key in self._keys)
+
     def digest(self, purpose: str, value: str) -> str:
         """An opaque, stable name for ``value`` (hex): a keyed digest under the current
         key, so that what holds it (a rate-limit counter) learns nothing of ``value``."""
@@ -109,6 +138,10 @@ class PlatformSecret:
         for key in self._keys:  # every key is tried: the time does not say which matched
             matched |= hmac.compare_digest(_b64(key.mac(b"ticket", data)), signature)
         return matched
+
+
+def _code_hash(key: _Key, symbols: str) -> str:
+    return key.mac(b"withdrawal-code-hash", symbols.encode("ascii")).hex()
 
 
 class SecretFingerprintStore(Protocol):

@@ -3,9 +3,14 @@ and the spent Net-Entreprises sign-in tickets (N3, N4: one ticket makes one acco
 
 A link is stored only as the SHA-256 of its token. Tokens carry 256 bits of secret
 material, so a fast hash suffices; lookups go by hash, and the final comparison is
-constant-time. A link's moves are in :data:`LINK_MOVES`: issued → used, or issued →
-revoked; a used or revoked link is closed and no move leaves it. Using a link is a
-versioned write (``version``), so of two uses racing on one link exactly one commits.
+constant-time. The legal representative's withdrawal link is the exception (P4): it is
+a short code typed from the letter (:func:`withdrawal_code`, :func:`normalise_code`),
+whose 60 bits a plain hash would not protect at rest, so it is stored under a keyed
+hash (:meth:`PlatformSecret.code_hash_for`).
+
+A link's moves are in :data:`LINK_MOVES`: issued → used, or issued → revoked; a used or
+revoked link is closed and no move leaves it. Using a link is a versioned write
+(``version``), so of two uses racing on one link exactly one commits.
 """
 
 from __future__ import annotations
@@ -23,7 +28,17 @@ from .events import Actor, LinkIssued
 from .transition import Transition
 from .values import Identifier, Siret
 
-__all__ = ["LINK_MOVES", "Link", "LinkPurpose", "LinkStatus", "hash_token"]
+__all__ = [
+    "CODE_ALPHABET",
+    "CODE_LENGTH",
+    "LINK_MOVES",
+    "Link",
+    "LinkPurpose",
+    "LinkStatus",
+    "hash_token",
+    "normalise_code",
+    "withdrawal_code",
+]
 
 
 class LinkPurpose(enum.Enum):
@@ -50,6 +65,47 @@ LINK_MOVES: Final[dict[str, frozenset[LinkStatus]]] = {
 
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# Rule P4: Crockford's base32, without I, L, O and U, so that a code read from paper has
+# no letter that looks like a digit (or, for U, spells a word by accident).
+CODE_ALPHABET: Final = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+CODE_LENGTH: Final = 12  # 12 symbols of 5 bits: 60 random bits
+_CODE_GROUP = 4
+_LOOK_ALIKES: Final = str.maketrans({"O": "0", "I": "1", "L": "1"})
+# What a person may type between the groups: spaces of any kind and dashes of any kind.
+_SEPARATORS: Final = frozenset(" \t\u00a0\u202f\u2009-\u2010\u2011\u2012\u2013\u2014\u2212")
+
+
+def withdrawal_code(material: bytes) -> str:
+    """Rule P4: the first 60 bits of ``material`` as a code a person can type from paper,
+    grouped by four (``K7QM-3XHD-9PVA``)."""
+    if len(material) * 8 < CODE_LENGTH * 5:
+        raise ValueError("a withdrawal code needs at least 60 bits")
+    number = int.from_bytes(material, "big") >> (len(material) * 8 - CODE_LENGTH * 5)
+    symbols = "".join(
+        CODE_ALPHABET[(number >> (5 * (CODE_LENGTH - 1 - i))) & 31] for i in range(CODE_LENGTH)
+    )
+    return "-".join(symbols[i : i + _CODE_GROUP] for i in range(0, CODE_LENGTH, _CODE_GROUP))
+
+
+def normalise_code(typed: object) -> str | None:
+    """Rule P4: what a person typed, as the code's 12 symbols (``K7QM3XHD9PVA``), or
+    ``None`` when it cannot be a withdrawal code.
+
+    Case does not matter, spaces and hyphens are ignored, and the look-alikes Crockford
+    excludes are read as the digits they resemble (O → 0, I and L → 1). Only ASCII
+    letters and digits count: a digit of another script is refused, never mapped (E1).
+    """
+    if not isinstance(typed, str) or len(typed) > 64:
+        return None
+    kept = "".join(char for char in typed if char not in _SEPARATORS)
+    if not kept.isascii():
+        return None
+    symbols = kept.upper().translate(_LOOK_ALIKES)
+    if len(symbols) != CODE_LENGTH or any(char not in CODE_ALPHABET for char in symbols):
+        return None
+    return symbols
 
 
 @frozen(kw_only=True)

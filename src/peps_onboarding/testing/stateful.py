@@ -441,6 +441,9 @@ class PlatformMachine(RuleBasedStateMachine):
             return
         self._assert_fresh(token, self.platform.policy.creation_link_validity)
         assert before is not None and before.state == PENDING_ACTIVATION, before
+        assert not self._creation_lapsed(token.owner, self._snapshot), (
+            "C3/C6: a resent link outlived the 15 days counted from the first e-mail"
+        )
         self.used_tokens.add(token.value)
         self.passwords[token.owner] = password
 
@@ -459,7 +462,17 @@ class PlatformMachine(RuleBasedStateMachine):
             return
         assert result.siret == token.siret, result
         assert state == PENDING, f"C9: withdrew a registration in state {state}"
-        assert self.journey.clock.now() < self.day_j[token.siret], "C9: withdrawn after day J"
+        # C9: until access actually opens: day J with a password, or the 15 days' lapse
+        # while there is none (C6).
+        _, applicant = self._snapshot.enrolments[token.siret]
+        assert applicant is not None
+        waiting = self._snapshot.accounts[applicant].state == PENDING_ACTIVATION
+        assert self.journey.clock.now() < self.day_j[token.siret] or waiting, (
+            "C9: withdrawn after access opened on day J"
+        )
+        assert not (waiting and self._creation_lapsed(applicant, self._snapshot)), (
+            "C9/C6: withdrawn after the registration lapsed"
+        )
         self._assert_fresh(token, None)
         self.used_tokens.add(token.value)
 
@@ -1220,14 +1233,15 @@ class PlatformMachine(RuleBasedStateMachine):
         return state
 
     def _creation_lapsed(self, identifier: str, snapshot: _Snapshot) -> bool:
-        """C6: the last password-creation link e-mailed to the account is 15 days old."""
+        """C6, C3: the first password-creation link e-mailed to the account (at the
+        submission, for an applicant) is 15 days old: a resend never extends them."""
         mailed = [
             m.created_at
             for m in snapshot.outbox.values()
             if m.kind == "password_creation" and m.identifier == identifier
         ]
         validity = self.platform.policy.creation_link_validity
-        return not mailed or snapshot.now >= max(mailed) + validity
+        return not mailed or snapshot.now >= min(mailed) + validity
 
     def _administrators(self, siret: str, snapshot: _Snapshot | None = None) -> list[str]:
         """E5: the administrator accounts that are neither deleted nor invalidated."""
