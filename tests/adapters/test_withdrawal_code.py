@@ -4,12 +4,15 @@ kept at rest (a keyed hash, never the code), and secret rotation."""
 from __future__ import annotations
 
 import hashlib
+import io
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pypdf
 import pytest
 from attrs import evolve, fields
 
+from peps_onboarding.adapters.pdf_letters import render_letter_pdf
 from peps_onboarding.application.secrets import PlatformSecret
 from peps_onboarding.bootstrap import build
 from peps_onboarding.domain.errors import LinkNoLongerValidError
@@ -19,6 +22,7 @@ from peps_onboarding.domain.links import (
     normalise_code,
     withdrawal_code,
 )
+from peps_onboarding.domain.notifications import Letter, LetterKind
 from peps_onboarding.domain.policy import Policy
 from peps_onboarding.domain.throttling import RateLimit, RateLimits
 from peps_onboarding.testing.journeys import COMMUNE, Journey, holder_form
@@ -179,3 +183,33 @@ def test_a_code_printed_before_a_rotation_still_withdraws() -> None:
     journey.register(holder=holder_form("Paul", "Martin"))
     with pytest.raises(LinkNoLongerValidError):
         stranger.withdraw_registration(journey.withdrawal_code_in_letter(COMMUNE))
+
+
+@pytest.mark.rule("P4", "M2")
+@pytest.mark.parametrize("host", ["pep.example", "sous-domaine." * 10 + "example"])
+def test_the_printed_code_is_whole_on_its_own_line_however_the_address_wraps(
+    host: str,
+) -> None:
+    """P4: the letter prints the bare page address and, on a line of its own, the code:
+    whatever the length of the address, no line break falls inside the code."""
+    code = withdrawal_code(b"\x5a" * 8)
+    letter = Letter(
+        letter_id="ltr-p4",
+        kind=LetterKind.CLASSIC_ENROLMENT,
+        siret="21330063500017",
+        designation="Commune de Saint-Aubin-de-Médoc",
+        recipient_name="Madame Christine Lefèvre",
+        recipient_title="Maire",
+        recipient_address=("6 place des Clémens", "33160 SAINT-AUBIN-DE-MÉDOC"),
+        applicant_name="Madame Jeanne Dupont",
+        applicant_function="Ressources humaines",
+        applicant_email="jeanne.dupont@saint-aubin.example",
+        registered_at=datetime(2024, 3, 13, 9, 30, tzinfo=UTC),
+        withdrawal_deadline=datetime(2024, 3, 20, 23, 0, tzinfo=UTC),
+        withdrawal_code=code,
+        withdrawal_url=f"https://{host}/desinscription",
+        text="(unused by the PDF adapter)",
+    )
+    text = pypdf.PdfReader(io.BytesIO(render_letter_pdf(letter))).pages[0].extract_text()
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert code in lines
