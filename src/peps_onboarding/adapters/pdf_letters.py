@@ -564,8 +564,9 @@ _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 def _metadata(letter: Letter, pdf_name: str, pdf: bytes) -> bytes:
-    """What the provider needs to route the letter. Never the withdrawal code nor the
-    withdrawal URL: they are credentials, printed in the letter and nowhere else (M4)."""
+    """What the provider needs to route the letter. Never the withdrawal code: it is a
+    credential, printed in the letter and nowhere else (M4, P4). Nor the withdrawal URL:
+    the page is public knowledge, and the letter alone says which one to use."""
     document = {
         "letter_id": letter.letter_id,
         "kind": letter.kind.value,
