@@ -30,7 +30,7 @@ from peps_onboarding.adapters.sql.stores import upgrade
 from peps_onboarding.adapters.sql.tables import outbox
 from peps_onboarding.entrypoints.cli import EXIT_CODES, MaskingFilter, _french, main, mask_urls
 from peps_onboarding.entrypoints.worker import PassReport, Worker
-from peps_onboarding.testing import holder_form
+from peps_onboarding.testing import holder_form, step_one_proof
 from peps_onboarding.testing.postgres import postgres_binaries, throwaway_cluster
 from peps_onboarding.testing.samples import sample_directory
 
@@ -151,8 +151,7 @@ def owe_two_notifications(url: str, *, refused: bool = False) -> None:
         )
         platform.register(
             ClassicRegistration(
-                siret="21330063500017",
-                contract_number="FM330063",
+                proof=step_one_proof(platform, "21330063500017", "FM330063"),
                 holder=holder_form(),
                 terms_accepted=True,
             )

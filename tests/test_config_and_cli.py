@@ -56,7 +56,7 @@ from peps_onboarding.config import (
 from peps_onboarding.domain.notifications import EmailKind, EmailMessage
 from peps_onboarding.entrypoints.cli import main
 from peps_onboarding.entrypoints.demo import run_demo
-from peps_onboarding.testing import Journey, holder_form
+from peps_onboarding.testing import Journey, holder_form, step_one_proof
 from peps_onboarding.testing.journeys import HOSPITAL, PASSWORD, START, net_entreprises_form
 from peps_onboarding.testing.samples import sample_directory
 
@@ -233,8 +233,7 @@ def text_of(message: Any) -> str:
 def register(platform: Platform) -> None:
     platform.register(
         ClassicRegistration(
-            siret="21330063500017",
-            contract_number="FM330063",
+            proof=step_one_proof(platform, "21330063500017", "FM330063"),
             holder=holder_form(email="jeanne@mairie.fr"),
             terms_accepted=True,
         )

@@ -166,11 +166,12 @@ def test_sixteen_racing_registrations_of_one_establishment_enrol_it_once() -> No
     """Rule E6: 16 threads register at once: one submission, 15 « en cours d'inscription »."""
     journey = Journey.start()
     barrier = threading.Barrier(16)
+    proof = journey.proof()  # one step 1 passed, sixteen submissions racing on it
 
     def register(_: int) -> RegistrationSubmitted | Exception:
         barrier.wait(timeout=30)
         try:
-            return journey.register()
+            return journey.register(proof=proof)
         except (RegistrationInProgressError, EstablishmentAlreadyEnrolledError) as error:
             return error
 

@@ -455,51 +455,49 @@ def test_identify_establishment_survives_hostile_input(field: Field, value: obje
 
 
 @frozen(kw_only=True)
-class PairInput:
+class ProofInput:
+    proof: Any
+
+
+@frozen(kw_only=True)
+class SiretInput:
     siret: Any
-    contract_number: Any
 
 
-PAIR_FIELDS = IDENTIFY_FIELDS[:2]
-
-
-@pytest.mark.rule("C2", "C3", "R7", "C4")
-@pytest.mark.parametrize("field", PAIR_FIELDS)
+@pytest.mark.rule("C2", "C3", "R7", "C10")
 @pytest.mark.parametrize("use_case", ["administrators", "resend_creation_link"])
 @settings(max_examples=60)
 @given(value=HOSTILE)
 @with_examples
-def test_pair_lookups_survive_hostile_input(use_case: str, field: Field, value: object) -> None:
-    """The administrators' names and « Vous en envoyer un nouveau » take only a valid pair."""
+def test_pair_lookups_survive_hostile_proofs(use_case: str, value: object) -> None:
+    """The administrators' names and « Vous en envoyer un nouveau » act only on step 1's
+    own proof: anything else is refused whole, and reveals or sends nothing."""
     journey = Journey.start()
     journey.register()
-    base = PairInput(siret=COMMUNE, contract_number=COMMUNE_CONTRACT)
+    base = ProofInput(proof=journey.proof())
+    field = Field(None, (("proof",),), lambda v, b: v == b.proof)
     value = concrete(value, field, base)
     act = getattr(journey.platform, use_case)
-    attempt(journey, base, field, value, lambda c: act(c.siret, c.contract_number))
+    attempt(journey, base, field, value, lambda c: act(c.proof))
 
 
 REGISTER_FIELDS = [
-    siret_field(("siret",)),
-    pytest.param(
-        Field("numero_contrat", (("contract_number",),), parses(ContractNumber.parse)),
-        id="numero_contrat",
-    ),
+    # C10: a proof that is not step 1's own is refused as a whole, never as a field.
+    pytest.param(Field(None, (("proof",),), lambda v, base: v == base.proof), id="proof"),
     *holder_fields(("holder",)),
 ]
 
 
-@pytest.mark.rule("C4", "C5")
+@pytest.mark.rule("C4", "C5", "C10")
 @pytest.mark.parametrize("field", REGISTER_FIELDS)
 @settings(max_examples=60)
 @given(value=HOSTILE)
 @with_examples
 def test_register_survives_hostile_input(field: Field, value: object) -> None:
-    """Steps 2-3 accept only valid input, else a French error on that field; nothing stored."""
+    """Steps 2-3 accept only valid input, else a French error on that field (or, for the
+    step-1 proof, « Votre saisie a expiré… »); nothing stored."""
     journey = Journey.start()
-    base = ClassicRegistration(
-        siret=COMMUNE, contract_number=COMMUNE_CONTRACT, holder=holder_form(), terms_accepted=True
-    )
+    base = ClassicRegistration(proof=journey.proof(), holder=holder_form(), terms_accepted=True)
     value = concrete(value, field, base)
     attempt(journey, base, field, value, journey.platform.register)
 
@@ -513,9 +511,7 @@ def test_register_survives_hostile_input(field: Field, value: object) -> None:
 def test_register_accepts_terms_only_as_true(value: object) -> None:
     """Only ``True`` accepts the CGU; anything else is a French error on ``cgu``."""
     journey = Journey.start()
-    base = ClassicRegistration(
-        siret=COMMUNE, contract_number=COMMUNE_CONTRACT, holder=holder_form(), terms_accepted=True
-    )
+    base = ClassicRegistration(proof=journey.proof(), holder=holder_form(), terms_accepted=True)
     field = Field("cgu", (("terms_accepted",),), lambda v, _: v is True)
     attempt(journey, base, field, value, journey.platform.register)
 
@@ -903,7 +899,7 @@ def test_history_survives_hostile_sirets(value: object) -> None:
     """The history of a hostile SIRET is a French error on ``siret``, never a crash."""
     journey = Journey.start()
     journey.register()
-    base = PairInput(siret=COMMUNE, contract_number=None)
+    base = SiretInput(siret=COMMUNE)
     field = Field("siret", (("siret",),), parses(Siret.parse))
     value = concrete(value, field, base)
     platform = journey.platform

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import settings
 from hypothesis.stateful import run_state_machine_as_test
 
-from peps_onboarding.testing import Journey
+from peps_onboarding.testing import Journey, unthrottled
 from peps_onboarding.testing.stateful import PlatformMachine
 
 pytestmark = pytest.mark.rule("E3", "A2", "E5", "E6", "A8", "L1", "M3", "T1")
@@ -24,7 +24,7 @@ class _SeededMachine(PlatformMachine):
     """A host's subclass: another journey (here another random seed)."""
 
     def make_journey(self) -> Journey:
-        return Journey.start(seed=11)
+        return Journey.start(seed=11, policy=unthrottled())
 
 
 def test_a_host_subclass_runs_the_model_over_its_own_journey() -> None:

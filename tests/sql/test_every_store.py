@@ -16,6 +16,7 @@ import pytest
 
 from peps_onboarding.adapters.sql.stores import SqlDatabase
 from peps_onboarding.application.commands import ClassicRegistration
+from peps_onboarding.application.platform import Platform
 from peps_onboarding.domain.errors import (
     EstablishmentAlreadyEnrolledError,
     RegistrationInProgressError,
@@ -23,7 +24,13 @@ from peps_onboarding.domain.errors import (
 from peps_onboarding.domain.establishment import EnrolmentState
 from peps_onboarding.domain.values import Siret
 from peps_onboarding.ports import UnitOfWork, UnitOfWorkFactory
-from peps_onboarding.testing.journeys import COMMUNE, COMMUNE_CONTRACT, Journey, holder_form
+from peps_onboarding.testing.journeys import (
+    COMMUNE,
+    COMMUNE_CONTRACT,
+    Journey,
+    holder_form,
+    step_one_proof,
+)
 
 JourneyOn = Callable[[UnitOfWorkFactory], Journey]  # the ``journey_on`` fixture
 RACERS = 16
@@ -35,10 +42,9 @@ class Database(Protocol):
     def unit_of_work(self) -> UnitOfWork: ...
 
 
-def _registration(n: int) -> ClassicRegistration:
+def _registration(platform: Platform, n: int) -> ClassicRegistration:
     return ClassicRegistration(
-        siret=COMMUNE,
-        contract_number=COMMUNE_CONTRACT,
+        proof=step_one_proof(platform, COMMUNE, COMMUNE_CONTRACT),
         holder=holder_form("Jeanne", f"Dupont-{chr(ord('a') + n)}"),
         terms_accepted=True,
     )
@@ -54,9 +60,10 @@ def test_racing_threads_register_one_establishment_once(
     barrier = threading.Barrier(RACERS)
 
     def attempt(n: int) -> str:
+        command = _registration(journey.platform, n)
         barrier.wait(timeout=30)
         try:
-            journey.platform.register(_registration(n))
+            journey.platform.register(command)
         except RegistrationInProgressError:
             return "in progress"
         return "registered"
@@ -102,9 +109,10 @@ def _register_in_a_process(
     database = SqlDatabase(url)
     try:
         journey = _journey_on_here(database.unit_of_work)
+        command = _registration(journey.platform, n)
         start.wait(timeout=60)
         try:
-            journey.platform.register(_registration(n))
+            journey.platform.register(command)
         except (RegistrationInProgressError, EstablishmentAlreadyEnrolledError) as error:
             results.put(error.code)
         else:

@@ -59,7 +59,7 @@ from peps_onboarding.domain.notifications import EmailMessage
 from peps_onboarding.domain.policy import Policy
 from peps_onboarding.domain.values import Siret
 from peps_onboarding.ports import Clock, Mailer
-from peps_onboarding.testing.journeys import START, holder_form
+from peps_onboarding.testing.journeys import START, holder_form, step_one_proof
 
 REGISTRATIONS = 100  # each owes a letter, and a PDF takes ~70 ms to render here
 SECRET_HEX = "5ec7e7" * 11 + "00"  # 68 hex digits: 34 bytes, as PEPS_SECRET wants
@@ -159,8 +159,7 @@ def _register(platform: Platform, sirets: Sequence[str]) -> None:
     for n, siret in enumerate(sirets):
         platform.register(
             ClassicRegistration(
-                siret=siret,
-                contract_number=_contract(n),
+                proof=step_one_proof(platform, siret, _contract(n)),
                 holder=holder_form("Jeanne", f"Dupont-{_letters(n)}"),
                 terms_accepted=True,
             )

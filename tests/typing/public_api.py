@@ -34,7 +34,7 @@ def use_cases(platform: peps.Platform, form: peps.HolderForm) -> None:
     )
     assert_type(step1, peps.IdentificationResult)
     submitted = platform.register(
-        peps.ClassicRegistration(siret="", contract_number="", holder=form, terms_accepted=True)
+        peps.ClassicRegistration(proof=step1.proof, holder=form, terms_accepted=True)
     )
     assert_type(submitted.identifier, str)
     assert_type(submitted.access_from, date)

@@ -26,6 +26,7 @@ from peps_onboarding import (
     RegistrationInProgressError,
     RegistrationPending,
     Siret,
+    StepOneRequiredError,
     TransitionNotAllowedError,
     UnknownEstablishmentError,
     ValidationError,
@@ -39,6 +40,7 @@ from peps_onboarding.testing import (
     Journey,
     address_form,
     holder_form,
+    step_one_proof,
 )
 from peps_onboarding.testing.journeys import CLINIC, CLINIC_CONTRACT, CLOSED, CLOSED_CONTRACT
 
@@ -62,9 +64,8 @@ def test_step_one_accepts_a_siret_typed_with_spaces_or_dots(platform: Platform) 
     """E1: « 213 300 635 00017 » and « 213.300.635.00017 » are the same SIRET."""
     for typed in ("213 300 635 00017", "213.300.635.00017", " 21330063500017 "):
         result = identify(platform, typed, COMMUNE_CONTRACT)
-        assert result == EstablishmentNotEnrolled(
-            siret=COMMUNE, designation="Commune de Saint-Aubin-de-Médoc"
-        )
+        assert isinstance(result, EstablishmentNotEnrolled)
+        assert (result.siret, result.designation) == (COMMUNE, "Commune de Saint-Aubin-de-Médoc")
 
 
 @pytest.mark.rule("C1", "E1")
@@ -132,7 +133,7 @@ def test_already_enrolled_shows_the_first_three_administrators_names_only(
     )
     assert result.administrators == ("Jeanne Dupont", "Mathieu Roy", "Cécile Noël")
     assert result.administrator_count == 4
-    everyone = journey.platform.administrators(COMMUNE, COMMUNE_CONTRACT)
+    everyone = journey.platform.administrators(journey.proof())
     assert everyone == ("Jeanne Dupont", "Mathieu Roy", "Cécile Noël", "Laure Abadie")
     shown = repr(result) + repr(everyone)
     assert "@" not in shown
@@ -140,11 +141,13 @@ def test_already_enrolled_shows_the_first_three_administrators_names_only(
     assert "0556" not in shown
 
 
-@pytest.mark.rule("R7")
-def test_administrator_names_need_a_valid_pair(platform: Platform) -> None:
-    """R7: only a valid (SIRET, contract number) pair shows names."""
+@pytest.mark.rule("R7", "C10")
+def test_administrator_names_need_a_pair_that_passed_step_one(platform: Platform) -> None:
+    """R7, C10: a wrong pair gets no proof, and without one no name is shown."""
     with pytest.raises(UnknownEstablishmentError):
-        platform.administrators(COMMUNE, HOSPITAL_CONTRACT)
+        identify(platform, COMMUNE, HOSPITAL_CONTRACT)
+    with pytest.raises(StepOneRequiredError):
+        platform.administrators("")
 
 
 # --- steps 2 and 3 --------------------------------------------------------------------
@@ -167,9 +170,7 @@ def test_every_wrong_field_of_the_form_is_reported_together_and_nothing_is_store
     )
     with pytest.raises(ValidationError) as error:
         journey.platform.register(
-            ClassicRegistration(
-                siret=COMMUNE, contract_number=COMMUNE_CONTRACT, holder=bad, terms_accepted=False
-            )
+            ClassicRegistration(proof=journey.proof(), holder=bad, terms_accepted=False)
         )
     assert set(error.value.fields) == {
         "civilite",
@@ -195,8 +196,7 @@ def test_the_confirmation_must_equal_the_email(platform: Platform) -> None:
     with pytest.raises(ValidationError) as error:
         platform.register(
             ClassicRegistration(
-                siret=COMMUNE,
-                contract_number=COMMUNE_CONTRACT,
+                proof=step_one_proof(platform, COMMUNE, COMMUNE_CONTRACT),
                 holder=holder_form(email_confirmation="other@employeur.example"),
                 terms_accepted=True,
             )
@@ -213,8 +213,7 @@ def test_french_fixed_lines_are_accepted(platform: Platform, phone: str) -> None
     """C4: geographic 01–05, 09 (VoIP) and overseas numbers; +33 and separators."""
     result = platform.register(
         ClassicRegistration(
-            siret=COMMUNE,
-            contract_number=COMMUNE_CONTRACT,
+            proof=step_one_proof(platform, COMMUNE, COMMUNE_CONTRACT),
             holder=holder_form(phone=phone),
             terms_accepted=True,
         )
@@ -231,7 +230,9 @@ def test_optional_address_fields_may_be_left_empty_and_the_form_can_be_resubmitt
         address=address_form(address_complement="", identification_complement="", locality="")
     )
     command = ClassicRegistration(
-        siret=COMMUNE, contract_number=COMMUNE_CONTRACT, holder=holder, terms_accepted=False
+        proof=step_one_proof(platform, COMMUNE, COMMUNE_CONTRACT),
+        holder=holder,
+        terms_accepted=False,
     )
     with pytest.raises(ValidationError):
         platform.register(command)
@@ -287,14 +288,14 @@ def test_a_pending_establishment_offers_a_new_link_that_replaces_the_old_one(
     result = journey.identify()
     assert isinstance(result, RegistrationPending)
     assert result.message == "Votre établissement est en cours d'inscription."
-    resent = journey.platform.resend_creation_link(COMMUNE, COMMUNE_CONTRACT)
+    resent = journey.platform.resend_creation_link(journey.proof())
     assert resent.sent
     new = journey.last_token("jeanne.dupont@employeur.example")
     assert new != old
     with pytest.raises(LinkNoLongerValidError):
         journey.platform.create_password(old, PASSWORD, PASSWORD)
     journey.platform.create_password(new, PASSWORD, PASSWORD)
-    assert not journey.platform.resend_creation_link(COMMUNE, COMMUNE_CONTRACT).sent
+    assert not journey.platform.resend_creation_link(journey.proof()).sent
 
 
 @pytest.mark.rule("C3", "E6")
@@ -509,7 +510,7 @@ def test_a_lapsed_registration_is_not_revived_before_the_sweep(journey: Journey)
     assert isinstance(journey.identify(), EstablishmentNotEnrolled)
     assert enrolment_state(journey) is EnrolmentState.NOT_ENROLLED
     with pytest.raises(TransitionNotAllowedError):
-        journey.platform.resend_creation_link(COMMUNE, COMMUNE_CONTRACT)
+        journey.platform.resend_creation_link(journey.proof())
     assert journey.register(holder=holder_form("Paul", "Martin")).identifier == "PMA000001"
     assert journey.platform.sweep().total == 0
 

@@ -23,7 +23,7 @@ from ..domain.errors import (
 )
 from ..domain.establishment import EnrolmentState
 from ..domain.links import LinkPurpose
-from ..domain.notifications import EmailKind
+from ..domain.notifications import PasswordResetRequest
 from ..domain.password import PasswordCheck, check_password
 from ..domain.values import EmailAddress, Identifier, PersonName, Siret
 from .classic import new_password_hash, refuse_dead_link
@@ -31,7 +31,7 @@ from .commands import IdentifierRecovery
 from .dependencies import Dependencies, retrying
 from .forms import FormParser
 from .members import apply_deadlines, open_access, save_member, usable_link
-from .notices import email, issue_link, owe
+from .notices import owe
 from .results import (
     AccessLevelView,
     IdentifierRecovered,
@@ -39,6 +39,7 @@ from .results import (
     PasswordResetDone,
     PasswordResetRequested,
 )
+from .throttling import admit, count, refuse_if_spent, source, target
 
 __all__ = [
     "check_new_password",
@@ -76,8 +77,29 @@ def _text(value: object) -> str:
     return value
 
 
-def login(deps: Dependencies, identifier: str, password: str) -> LoginSucceededResult:
-    """Rules A4, A7, C8, N6: identifier + password."""
+def login(
+    deps: Dependencies, identifier: str, password: str, client: str | None = None
+) -> LoginSucceededResult:
+    """Rules A4, A7, C8, N6, P1, P3: identifier + password.
+
+    Only failures count toward the rate limits, and a source or identifier past its limit
+    is refused before anything is read or compared: such a login neither checks the
+    password nor adds a failure to the account (P3)."""
+    limits = deps.policy.rate_limits
+    named = identifier if isinstance(identifier, str) else ""
+    gates = (
+        source(deps, limits.login_failures_per_source, "login", client),
+        source(deps, limits.login_failures_per_source_and_identifier, "login", client, about=named),
+    )
+    refuse_if_spent(deps, *gates)
+    try:
+        return _login(deps, identifier, password)
+    except (InvalidCredentialsError, AccountBlockedError):
+        count(deps, *gates)
+        raise
+
+
+def _login(deps: Dependencies, identifier: str, password: str) -> LoginSucceededResult:
     try:
         parsed: Identifier | None = Identifier.parse(identifier)
     except ValueError:
@@ -201,39 +223,26 @@ def _login_result(deps: Dependencies, account: Account) -> LoginSucceededResult:
     )
 
 
-def request_password_reset(deps: Dependencies, identifier: str) -> PasswordResetRequested:
-    """Rule A5: the same answer whether or not the account exists."""
+def request_password_reset(
+    deps: Dependencies, identifier: str, client: str | None = None
+) -> PasswordResetRequested:
+    """Rules A5, P1, P2: the same answer, after the same work, whether or not the account
+    exists: the request is recorded as asked, and the dispatcher resolves it into the
+    reset e-mail (:func:`.housekeeping.resolve_password_reset`)."""
     try:
         parsed = Identifier.parse(identifier)
     except ValueError:
-        return PasswordResetRequested()
+        return PasswordResetRequested()  # no account has such an identifier: nothing to do
+    limits = deps.policy.rate_limits
+    admit(
+        deps,
+        target(deps, limits.password_reset_per_identifier, "password_reset", parsed.value),
+        source(deps, limits.password_reset_per_source, "password_reset", client),
+    )
 
     def run() -> PasswordResetRequested:
         with deps.unit_of_work() as uow:
-            now = deps.clock.now()
-            account = uow.accounts.get(parsed)
-            if (
-                account is None
-                or account.net_entreprises
-                or account.state
-                not in (AccountState.ACTIVE, AccountState.BLOCKED, AccountState.EXPIRED)
-            ):
-                return PasswordResetRequested()
-            sealed = issue_link(
-                deps,
-                uow,
-                account,
-                LinkPurpose.PASSWORD_RESET,
-                now,
-                now + deps.policy.reset_link_validity,
-            )
-            establishment = deps.registry.establishment(account.siret)
-            owe(
-                deps,
-                uow,
-                email(EmailKind.PASSWORD_RESET, account, establishment, link=sealed),
-                now,
-            )
+            owe(deps, uow, PasswordResetRequest(identifier=parsed.value), deps.clock.now())
             uow.commit()
         return PasswordResetRequested()
 
@@ -261,8 +270,10 @@ def reset_password(
     return retrying(run)
 
 
-def recover_identifier(deps: Dependencies, command: IdentifierRecovery) -> IdentifierRecovered:
-    """Rule A6: shown on screen when the details match exactly one account."""
+def recover_identifier(
+    deps: Dependencies, command: IdentifierRecovery, client: str | None = None
+) -> IdentifierRecovered:
+    """Rules A6, P1: shown on screen when the details match exactly one account."""
     form = FormParser()
     siret = form.field("siret", Siret.parse, command.siret)
     last_name = form.field("nom", PersonName.parse, command.last_name)
@@ -274,6 +285,12 @@ def recover_identifier(deps: Dependencies, command: IdentifierRecovery) -> Ident
     )
     form.done()
     assert siret and last_name and first_name and email_address
+    limits = deps.policy.rate_limits
+    admit(
+        deps,
+        target(deps, limits.identifier_recovery_per_email, "recovery", email_address.value),
+        source(deps, limits.identifier_recovery_per_source, "recovery", client),
+    )
     with deps.unit_of_work() as uow:
         matches = [
             a

@@ -3,6 +3,10 @@ link, the resend, and the withdrawal. Each use case is one unit of work, committ
 
 from __future__ import annotations
 
+import base64
+import binascii
+from datetime import datetime
+
 from ..domain.account import Account, AccountState, Profile
 from ..domain.deadlines import access_opening_due
 from ..domain.errors import (
@@ -12,6 +16,7 @@ from ..domain.errors import (
     LinkNoLongerValidError,
     OnboardingError,
     RegistrationInProgressError,
+    StepOneRequiredError,
     TransitionNotAllowedError,
     UnknownEstablishmentError,
     ValidationError,
@@ -48,27 +53,47 @@ from .results import (
     RegistrationSubmitted,
     RegistrationWithdrawnResult,
 )
-from .throttling import admit, source
+from .throttling import admit, source, target
 
 __all__ = [
     "administrators",
     "create_password",
     "identify_establishment",
     "new_password_hash",
-    "parse_pair",
     "register",
     "resend_creation_link",
     "withdraw_registration",
 ]
 
 
-def parse_pair(siret: str, contract_number: str) -> tuple[Siret, ContractNumber]:
-    form = FormParser()
-    parsed_siret = form.field("siret", Siret.parse, siret)
-    number = form.field("numero_contrat", ContractNumber.parse, contract_number)
-    form.done()
-    assert parsed_siret is not None and number is not None
-    return parsed_siret, number
+_PROOF = "step1"  # what a step-1 proof's payload starts with, unlike any other ticket
+
+
+def _proof(deps: Dependencies, siret: Siret, number: ContractNumber, now: datetime) -> str:
+    """Rule C10: a signed, short-lived proof that this pair passed step 1."""
+    expires = int((now + deps.policy.step_one_proof_validity).timestamp())
+    payload = "\x1f".join((_PROOF, siret.value, number.value, str(expires)))
+    encoded = base64.urlsafe_b64encode(payload.encode("utf-8")).decode("ascii").rstrip("=")
+    return f"{encoded}.{deps.secret.sign(payload)}"
+
+
+def read_proof(deps: Dependencies, proof: object) -> tuple[Siret, ContractNumber]:
+    """Rule C10: the pair a step-1 proof was given for, or :class:`StepOneRequiredError`
+    (forged, altered, expired, or not a proof at all) before anything is looked up."""
+    if not isinstance(proof, str) or not proof.isascii() or len(proof) > 512:
+        raise StepOneRequiredError()
+    try:
+        encoded, signature = proof.split(".")
+        padded = encoded + "=" * (-len(encoded) % 4)
+        payload = base64.b64decode(padded, altchars=b"-_", validate=True).decode("utf-8")
+        if not deps.secret.verify(payload, signature):
+            raise StepOneRequiredError()
+        kind, siret, number, expires = payload.split("\x1f")
+        if kind != _PROOF or deps.clock.now().timestamp() >= int(expires):
+            raise StepOneRequiredError()
+        return Siret.parse(siret), ContractNumber.parse(number)
+    except (ValueError, binascii.Error, UnicodeError):
+        raise StepOneRequiredError() from None
 
 
 def establishment_for_pair(
@@ -84,9 +109,10 @@ def establishment_for_pair(
 
 
 def identify_establishment(
-    deps: Dependencies, command: EstablishmentIdentification
+    deps: Dependencies, command: EstablishmentIdentification, client: str | None = None
 ) -> IdentificationResult:
-    """Rules C1, C2, C3, E2, E4: step 1 of the classic registration (a read)."""
+    """Rules C1, C2, C3, C10, E2, E4, P1: step 1 of the classic registration (a read); a
+    pass hands back the proof the later steps require."""
     form = FormParser()
     siret = form.field("siret", Siret.parse, command.siret)
     number = form.field("numero_contrat", ContractNumber.parse, command.contract_number)
@@ -94,9 +120,16 @@ def identify_establishment(
         form.fail("controle_securite", FieldError("required", "Ce champ est obligatoire."))
     form.done()
     assert siret is not None and number is not None
+    limits = deps.policy.rate_limits
+    admit(
+        deps,
+        target(deps, limits.identification_per_siret, "identification", siret.value),
+        source(deps, limits.identification_per_source, "identification", client),
+    )
     # The security check comes before any lookup: a failure says nothing (C1).
     if not deps.captcha.verify(command.captcha_response[:256]):
         raise CaptchaFailedError()
+    proof = _proof(deps, siret, number, deps.clock.now())
     with deps.unit_of_work() as uow:
         # Looked up inside the unit of work: a directory on the same database reads on
         # its connection (one connection per use case).
@@ -110,17 +143,20 @@ def identify_establishment(
             return EstablishmentAlreadyEnrolled(
                 siret=siret.value,
                 designation=establishment.designation,
+                proof=proof,
                 administrators=names[: deps.policy.administrators_shown],
                 administrator_count=len(names),
             )
+    designation = establishment.designation
     if state is EnrolmentState.PENDING:
-        return RegistrationPending(siret=siret.value, designation=establishment.designation)
-    return EstablishmentNotEnrolled(siret=siret.value, designation=establishment.designation)
+        return RegistrationPending(siret=siret.value, designation=designation, proof=proof)
+    return EstablishmentNotEnrolled(siret=siret.value, designation=designation, proof=proof)
 
 
-def administrators(deps: Dependencies, siret: str, contract_number: str) -> tuple[str, ...]:
-    """Rules R7, C2: every administrator's name (never e-mail or phone)."""
-    parsed_siret, number = parse_pair(siret, contract_number)
+def administrators(deps: Dependencies, proof: str) -> tuple[str, ...]:
+    """Rules R7, C2, C10: every administrator's name (never e-mail or phone), for a pair
+    that passed step 1."""
+    parsed_siret, number = read_proof(deps, proof)
     with deps.unit_of_work() as uow:
         establishment_for_pair(deps, parsed_siret, number)
         return administrator_names(uow, parsed_siret)
@@ -136,10 +172,17 @@ def _not_pending(enrolment: Enrolment | None, action: str) -> OnboardingError:
 
 
 def resend_creation_link(
-    deps: Dependencies, siret: str, contract_number: str
+    deps: Dependencies, proof: str, client: str | None = None
 ) -> CreationLinkResent:
-    """Rule C3: « Vous en envoyer un nouveau » — a new link replaces the old one (A8)."""
-    parsed_siret, number = parse_pair(siret, contract_number)
+    """Rules C3, C10, P1: « Vous en envoyer un nouveau » — a new link replaces the old one
+    (A8), for a pair that passed step 1."""
+    parsed_siret, number = read_proof(deps, proof)
+    limits = deps.policy.rate_limits
+    admit(
+        deps,
+        target(deps, limits.creation_resend_per_siret, "resend", parsed_siret.value),
+        source(deps, limits.creation_resend_per_source, "resend", client),
+    )
 
     def run() -> CreationLinkResent:
         with deps.unit_of_work() as uow:
@@ -162,11 +205,11 @@ def resend_creation_link(
 
 
 def register(deps: Dependencies, command: ClassicRegistration) -> RegistrationSubmitted:
-    """Rules C4, C5, E3, E6, A1, M2: steps 2 and 3 of the classic registration."""
+    """Rules C4, C5, C10, E3, E6, A1, M2: steps 2 and 3 of the classic registration, on
+    the pair step 1's proof names."""
     policy = deps.policy
+    siret, number = read_proof(deps, command.proof)
     form = FormParser()
-    siret = form.field("siret", Siret.parse, command.siret)
-    number = form.field("numero_contrat", ContractNumber.parse, command.contract_number)
     holder = parse_holder(
         form,
         command.holder,
@@ -176,7 +219,7 @@ def register(deps: Dependencies, command: ClassicRegistration) -> RegistrationSu
     if command.terms_accepted is not True:
         form.fail("cgu", TERMS_REQUIRED)
     form.done()
-    assert siret is not None and number is not None and holder is not None
+    assert holder is not None
 
     def run() -> RegistrationSubmitted:
         with deps.unit_of_work() as uow:

@@ -57,12 +57,18 @@ class HolderForm:
 
 @frozen(kw_only=True)
 class ClassicRegistration:
-    """Classic steps 2 and 3 (C4, C5). The pair is checked again: steps are stateless."""
+    """Classic steps 2 and 3 (C4, C5). The pair comes from step 1's ``proof`` (C10),
+    so nothing of step 1 is typed again."""
 
-    siret: str
-    contract_number: str
+    proof: str
     holder: HolderForm
     terms_accepted: bool
+
+    def __repr__(self) -> str:  # a proof is a bearer credential: kept out of logs
+        return (
+            f"ClassicRegistration(proof='***', holder={self.holder!r}, "
+            f"terms_accepted={self.terms_accepted!r})"
+        )
 
 
 @frozen(kw_only=True)

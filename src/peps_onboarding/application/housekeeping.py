@@ -12,15 +12,29 @@ from attrs import evolve
 from ..domain.account import AccountState
 from ..domain.deadlines import access_opening_due, deadline_changes
 from ..domain.errors import ConflictError, NotificationDeliveryError, NotificationRefusedError
-from ..domain.notifications import EmailNotification, Letter, OutboxMessage
+from ..domain.links import LinkPurpose
+from ..domain.notifications import (
+    EmailKind,
+    EmailNotification,
+    Letter,
+    LetterNotification,
+    OutboxMessage,
+    PasswordResetRequest,
+)
 from ..domain.values import EmailAddress, Identifier, Siret
 from .dependencies import Dependencies, retrying
 from .members import apply_deadlines, open_access
-from .notices import link_url, withdrawal_code
+from .notices import email, issue_link, link_url, owe, withdrawal_code
 from .rendering import letter_text
 from .results import DeadLetter, DispatchReport, SweepReport
 
-__all__ = ["dead_letters", "dispatch_notifications", "retry_dead_letters", "sweep"]
+__all__ = [
+    "dead_letters",
+    "dispatch_notifications",
+    "resolve_password_reset",
+    "retry_dead_letters",
+    "sweep",
+]
 
 
 def sweep(deps: Dependencies, now: datetime | None = None) -> SweepReport:
@@ -118,6 +132,13 @@ def dispatch_notifications(deps: Dependencies, limit: int = 100) -> DispatchRepo
             break  # other dispatchers keep winning the next message: leave it to them
         if message is None:
             break
+        if isinstance(message.notification, PasswordResetRequest):
+            # Resolved, not delivered: the e-mail it owes (if any) is due at once, and
+            # this same pass sends it. A conflict past the retries means the claim lapsed
+            # and another dispatcher resolves it.
+            with contextlib.suppress(ConflictError):
+                retrying(functools.partial(resolve_password_reset, deps, message))
+            continue
         outcome = _attempt(deps, message)
         if outcome.sent_at is not None:
             sent += 1
@@ -133,6 +154,30 @@ def dispatch_notifications(deps: Dependencies, limit: int = 100) -> DispatchRepo
     return DispatchReport(
         sent=sent, failed=failed, pending=pending, dead_lettered=dead_lettered, dead=dead
     )
+
+
+def resolve_password_reset(deps: Dependencies, message: OutboxMessage) -> None:
+    """Rules A5, P2: a recorded « Mot de passe oublié » becomes the reset link and its
+    e-mail, for an account that has a platform password, in the unit of work that marks
+    the request done (under its claim, so two dispatchers never issue two links)."""
+    request = message.notification
+    assert isinstance(request, PasswordResetRequest)
+    with deps.unit_of_work() as uow:
+        now = deps.clock.now()
+        account = uow.accounts.get(Identifier.parse(request.identifier))
+        if (
+            account is not None
+            and not account.net_entreprises
+            and account.state in (AccountState.ACTIVE, AccountState.BLOCKED, AccountState.EXPIRED)
+        ):
+            expires_at = now + deps.policy.reset_link_validity
+            sealed = issue_link(deps, uow, account, LinkPurpose.PASSWORD_RESET, now, expires_at)
+            establishment = deps.registry.establishment(account.siret)
+            owe(
+                deps, uow, email(EmailKind.PASSWORD_RESET, account, establishment, link=sealed), now
+            )
+        uow.outbox.save(message.delivered(at=now))
+        uow.commit()
 
 
 def _claim_next(deps: Dependencies) -> OutboxMessage | None:
@@ -224,6 +269,7 @@ def _deliver(deps: Dependencies, message: OutboxMessage) -> None:
             )
         deps.mailer.send(deps.renderer.render(notification, message_id=message.id, link_url=url))
         return
+    assert isinstance(notification, LetterNotification)  # requests are resolved, not sent
     # P4: the code is short and typed on the page the URL opens; neither carries the other.
     code = withdrawal_code(deps, notification.withdrawal)
     url = link_url(deps, notification.withdrawal)

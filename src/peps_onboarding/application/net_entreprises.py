@@ -39,6 +39,7 @@ from .results import (
     NetEntreprisesSignedIn,
     NetEntreprisesSignInResult,
 )
+from .throttling import admit, source, target
 
 __all__ = ["complete_net_entreprises", "sign_in_with_net_entreprises"]
 
@@ -80,9 +81,9 @@ def _existing_account(
 
 
 def sign_in_with_net_entreprises(
-    deps: Dependencies, credentials: NetEntreprisesCredentials
+    deps: Dependencies, credentials: NetEntreprisesCredentials, client: str | None = None
 ) -> NetEntreprisesSignInResult:
-    """Rules N1, N2, N5, N6, E4: check the credentials, then the establishment."""
+    """Rules N1, N2, N5, N6, E4, P1: check the credentials, then the establishment."""
     form = FormParser()
     siret = form.field("siret", Siret.parse, credentials.siret)
     last_name = form.field("nom", PersonName.parse, credentials.last_name)
@@ -92,6 +93,14 @@ def sign_in_with_net_entreprises(
         form.fail("mot_de_passe", FieldError("required", "Ce champ est obligatoire."))
     form.done()
     assert siret is not None and last_name is not None and first_name is not None
+    limits = deps.policy.rate_limits
+    person = "\x1f".join((siret.value, last_name.value, first_name.value))
+    # Before the upstream check: each attempt is a password tried against Net-Entreprises.
+    admit(
+        deps,
+        target(deps, limits.net_entreprises_per_person, "net_entreprises", person),
+        source(deps, limits.net_entreprises_per_source, "net_entreprises", client),
+    )
     deps.net_entreprises.verify(
         siret=siret, last_name=last_name.value, first_name=first_name.value, password=password
     )

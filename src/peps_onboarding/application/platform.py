@@ -69,20 +69,26 @@ class Platform:
 
     # --- classic path (C1–C9) ---------------------------------------------------------
 
-    def identify_establishment(self, command: EstablishmentIdentification) -> IdentificationResult:
-        """Rules C1, C2, C3, E2, E4: step 1 of the classic registration."""
-        return classic.identify_establishment(self._deps, command)
+    def identify_establishment(
+        self, command: EstablishmentIdentification, *, client: str | None = None
+    ) -> IdentificationResult:
+        """Rules C1, C2, C3, C10, E2, E4, P1: step 1 of the classic registration; its
+        result's ``proof`` is what :meth:`register`, :meth:`administrators` and
+        :meth:`resend_creation_link` require. ``client``: the client's address, for the
+        per-source rate limit (every anonymous use case takes it)."""
+        return classic.identify_establishment(self._deps, command, client)
 
-    def administrators(self, siret: str, contract_number: str) -> tuple[str, ...]:
-        """Rules R7, C2: every administrator's name (never e-mail or phone)."""
-        return classic.administrators(self._deps, siret, contract_number)
+    def administrators(self, proof: str) -> tuple[str, ...]:
+        """Rules R7, C2, C10: every administrator's name (never e-mail or phone)."""
+        return classic.administrators(self._deps, proof)
 
-    def resend_creation_link(self, siret: str, contract_number: str) -> CreationLinkResent:
-        """Rule C3: « Vous en envoyer un nouveau » — a new link replaces the old one (A8)."""
-        return classic.resend_creation_link(self._deps, siret, contract_number)
+    def resend_creation_link(self, proof: str, *, client: str | None = None) -> CreationLinkResent:
+        """Rules C3, C10, P1: « Vous en envoyer un nouveau » — a new link replaces the old
+        one (A8), and expires when the first would have."""
+        return classic.resend_creation_link(self._deps, proof, client)
 
     def register(self, command: ClassicRegistration) -> RegistrationSubmitted:
-        """Rules C4, C5, E3, E6, A1, M2: steps 2 and 3 of the classic registration."""
+        """Rules C4, C5, C10, E3, E6, A1, M2: steps 2 and 3 of the classic registration."""
         return classic.register(self._deps, command)
 
     def check_password(self, password: str, confirmation: str | None = None) -> PasswordCheck:
@@ -105,10 +111,10 @@ class Platform:
     # --- Net-Entreprises path (N1–N6) -------------------------------------------------
 
     def sign_in_with_net_entreprises(
-        self, credentials: NetEntreprisesCredentials
+        self, credentials: NetEntreprisesCredentials, *, client: str | None = None
     ) -> NetEntreprisesSignInResult:
-        """Rules N1, N2, N5, N6, E4: check the credentials, then the establishment."""
-        return net_entreprises.sign_in_with_net_entreprises(self._deps, credentials)
+        """Rules N1, N2, N5, N6, E4, P1: check the credentials, then the establishment."""
+        return net_entreprises.sign_in_with_net_entreprises(self._deps, credentials, client)
 
     def complete_net_entreprises(self, command: NetEntreprisesCompletion) -> NetEntreprisesJoined:
         """Rules N3 (enrolled → user account) and N4 (not enrolled → enrol, administrator)."""
@@ -116,21 +122,28 @@ class Platform:
 
     # --- authentication (A4–A7) -------------------------------------------------------
 
-    def login(self, identifier: str, password: str) -> LoginSucceededResult:
-        """Rules A4, A7, C8, N6: identifier + password."""
-        return authentication.login(self._deps, identifier, password)
+    def login(
+        self, identifier: str, password: str, *, client: str | None = None
+    ) -> LoginSucceededResult:
+        """Rules A4, A7, C8, N6, P1, P3: identifier + password."""
+        return authentication.login(self._deps, identifier, password, client)
 
-    def request_password_reset(self, identifier: str) -> PasswordResetRequested:
-        """Rule A5: the same answer whether or not the account exists."""
-        return authentication.request_password_reset(self._deps, identifier)
+    def request_password_reset(
+        self, identifier: str, *, client: str | None = None
+    ) -> PasswordResetRequested:
+        """Rules A5, P1, P2: the same answer, in the same time, whether or not the account
+        exists; the e-mail is composed by the dispatcher."""
+        return authentication.request_password_reset(self._deps, identifier, client)
 
     def reset_password(self, token: str, password: str, confirmation: str) -> PasswordResetDone:
         """Rules A5, A3, A8: a new password; a blocked account is unblocked."""
         return authentication.reset_password(self._deps, token, password, confirmation)
 
-    def recover_identifier(self, command: IdentifierRecovery) -> IdentifierRecovered:
-        """Rule A6: shown on screen when the details match exactly one account."""
-        return authentication.recover_identifier(self._deps, command)
+    def recover_identifier(
+        self, command: IdentifierRecovery, *, client: str | None = None
+    ) -> IdentifierRecovered:
+        """Rules A6, P1: shown on screen when the details match exactly one account."""
+        return authentication.recover_identifier(self._deps, command, client)
 
     # --- administration (R1–R7, E5) ---------------------------------------------------
 

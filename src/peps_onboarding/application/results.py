@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from attrs import frozen
+from attrs import field, frozen
 
 from ..domain.errors import EstablishmentAlreadyEnrolledError, RegistrationInProgressError
 
@@ -50,6 +50,7 @@ class EstablishmentNotEnrolled:
 
     siret: str
     designation: str
+    proof: str = field(repr=False)  # C10: what the later steps require
 
 
 @frozen(kw_only=True)
@@ -58,6 +59,7 @@ class EstablishmentAlreadyEnrolled:
 
     siret: str
     designation: str
+    proof: str = field(repr=False)  # C10: what the later steps require
     administrators: tuple[str, ...]
     administrator_count: int
     message: str = EstablishmentAlreadyEnrolledError.message
@@ -69,6 +71,7 @@ class RegistrationPending:
 
     siret: str
     designation: str
+    proof: str = field(repr=False)  # C10: what the later steps require
     message: str = RegistrationInProgressError.message
 
 

@@ -37,15 +37,23 @@ class Gate:
 def target(deps: Dependencies, limit: RateLimit, kind: str, value: str) -> Gate:
     """A gate on what the request names; ``value`` is compared case- and
     accent-insensitively (``JDU000001`` and ``jdu000001`` are one target)."""
-    folded = unicodedata.normalize("NFKC", value).strip().casefold()
-    return Gate(limit, f"{kind}:{deps.secret.digest('throttle', folded)}")
+    return Gate(limit, f"{kind}:{deps.secret.digest('throttle', _folded(value))}")
 
 
-def source(deps: Dependencies, limit: RateLimit, kind: str, client: str | None) -> Gate | None:
-    """A gate on the client address, or ``None`` when the host passed none."""
+def _folded(value: str) -> str:
+    # Bounded first: a hostile megabyte costs no more than a real identifier.
+    return unicodedata.normalize("NFKC", value[:256]).strip().casefold()
+
+
+def source(
+    deps: Dependencies, limit: RateLimit, kind: str, client: str | None, *, about: str = ""
+) -> Gate | None:
+    """A gate on the client address (and, with ``about``, on what it names from there),
+    or ``None`` when the host passed none."""
     if client is None:
         return None
-    return Gate(limit, f"{kind}:src:{deps.secret.digest('throttle', _source_name(client))}")
+    name = _source_name(client) + "\x1f" + _folded(about)
+    return Gate(limit, f"{kind}:src:{deps.secret.digest('throttle', name)}")
 
 
 def _source_name(client: str) -> str:

@@ -26,6 +26,8 @@ __all__ = [
     "LetterNotification",
     "Notification",
     "OutboxMessage",
+    "PasswordResetRequest",
+    "RequestKind",
     "SealedLink",
 ]
 
@@ -68,6 +70,17 @@ class LetterKind(enum.Enum):
         return "Courrier : inscription par Net-Entreprises au représentant légal"
 
 
+class RequestKind(enum.Enum):
+    """What the outbox holds that is not yet a notification: a request the dispatcher
+    resolves into one, off the path of the person who asked (P2)."""
+
+    PASSWORD_RESET_REQUEST = "password_reset_request"  # A5, P2
+
+    @property
+    def label(self) -> str:
+        return "Demande de renouvellement du mot de passe"
+
+
 @frozen(kw_only=True)
 class SealedLink:
     purpose: LinkPurpose
@@ -107,7 +120,21 @@ class LetterNotification:
     withdrawal: SealedLink | None = None
 
 
-Notification = EmailNotification | LetterNotification
+@frozen(kw_only=True)
+class PasswordResetRequest:
+    """Rule P2: « Mot de passe oublié » as asked, whether or not the identifier names an
+    account. Recording it is all the request does, so both answers cost the same; the
+    dispatcher then finds the account and owes the reset e-mail (A5), or drops it."""
+
+    identifier: str
+    siret: str = ""  # unknown until resolved: asking must not look the account up
+
+    @property
+    def kind(self) -> RequestKind:
+        return RequestKind.PASSWORD_RESET_REQUEST
+
+
+Notification = EmailNotification | LetterNotification | PasswordResetRequest
 
 
 @frozen(kw_only=True)
@@ -133,7 +160,7 @@ class OutboxMessage:
     claimed_until: datetime | None = None
 
     @property
-    def kind(self) -> EmailKind | LetterKind:
+    def kind(self) -> EmailKind | LetterKind | RequestKind:
         return self.notification.kind
 
     @property
@@ -142,6 +169,8 @@ class OutboxMessage:
         notification = self.notification
         if isinstance(notification, EmailNotification):
             return notification.to
+        if isinstance(notification, PasswordResetRequest):
+            return ""  # nobody yet: the dispatcher resolves it
         return notification.recipient_name
 
     def delivered(self, *, at: datetime) -> OutboxMessage:

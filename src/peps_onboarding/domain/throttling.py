@@ -47,23 +47,28 @@ class RateLimits:
 
     # Step 1 (C1): a pair is typed a few times at most; a source may register several
     # establishments (a management centre), hence more.
-    identification_per_siret: RateLimit = _minutes(10, 10)
-    identification_per_source: RateLimit = _minutes(30, 10)
+    identification_per_siret: RateLimit = field(default=_minutes(10, 10))
+    identification_per_source: RateLimit = field(default=_minutes(30, 10))
     # Logins (A4, P3): only failures count, so a person who logs in often is never held.
-    login_failures_per_identifier: RateLimit = _minutes(5, 5)
-    login_failures_per_source: RateLimit = _minutes(10, 1)
+    # Per target, A4's block (3 failures) is the limit; a count per identifier on top would
+    # only let anyone hold a person out of their account, blocked or not.
+    login_failures_per_source: RateLimit = field(default=_minutes(10, 1))
+    # P3: one source adds at most this many failures to one account, fewer than the
+    # block's ``Policy.max_failed_logins`` (3), so no single source can block anyone;
+    # 2 rather than 1 so that a person who mistypes twice waits instead of being blocked.
+    login_failures_per_source_and_identifier: RateLimit = field(default=_minutes(2, 15))
     # Forgotten password (A5): each request mails the person, so the target limit is the
     # one that protects their mailbox.
-    password_reset_per_identifier: RateLimit = _minutes(5, 15)
-    password_reset_per_source: RateLimit = _minutes(20, 15)
+    password_reset_per_identifier: RateLimit = field(default=_minutes(5, 15))
+    password_reset_per_source: RateLimit = field(default=_minutes(20, 15))
     # Forgotten identifier (A6): its answer is on screen, so per e-mail address too.
-    identifier_recovery_per_email: RateLimit = _minutes(5, 15)
-    identifier_recovery_per_source: RateLimit = _minutes(20, 15)
+    identifier_recovery_per_email: RateLimit = field(default=_minutes(5, 15))
+    identifier_recovery_per_source: RateLimit = field(default=_minutes(20, 15))
     # Net-Entreprises sign-in (N1): every attempt checks a password upstream.
-    net_entreprises_per_person: RateLimit = _minutes(5, 5)
-    net_entreprises_per_source: RateLimit = _minutes(10, 1)
+    net_entreprises_per_person: RateLimit = field(default=_minutes(5, 5))
+    net_entreprises_per_source: RateLimit = field(default=_minutes(10, 1))
     # « Vous en envoyer un nouveau » (C3): each one mails the pending administrator.
-    creation_resend_per_siret: RateLimit = _minutes(3, 60)
-    creation_resend_per_source: RateLimit = _minutes(10, 60)
+    creation_resend_per_siret: RateLimit = field(default=_minutes(3, 60))
+    creation_resend_per_source: RateLimit = field(default=_minutes(10, 60))
     # The withdrawal code (P4): its target is unknown until the code is right.
-    withdrawal_per_source: RateLimit = _minutes(10, 60)
+    withdrawal_per_source: RateLimit = field(default=_minutes(10, 60))

@@ -146,8 +146,7 @@ def run_demo(
     title("Étapes 2 et 3 : le formulaire administrateur, puis l'envoi")
     submitted = platform.register(
         ClassicRegistration(
-            siret=COMMUNE,
-            contract_number="FM330063",
+            proof=step1.proof,  # step 2 acts only on the pair step 1 checked (C10)
             terms_accepted=True,
             holder=HolderForm(
                 civility="Madame",
@@ -264,10 +263,14 @@ def run_demo(
     )
 
     title("Un lien de création jamais utilisé : 15 jours après, le balayage nettoie")
+    hospital = platform.identify_establishment(
+        EstablishmentIdentification(
+            siret=HOSPITAL, contract_number="FM330045", captcha_response="trombone"
+        )
+    )
     pending = platform.register(
         ClassicRegistration(
-            siret=HOSPITAL,
-            contract_number="FM330045",
+            proof=hospital.proof,
             terms_accepted=True,
             holder=HolderForm(
                 civility="Monsieur",

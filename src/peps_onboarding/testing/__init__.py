@@ -14,6 +14,8 @@ from .journeys import (
     address_form,
     holder_form,
     net_entreprises_form,
+    step_one_proof,
+    unthrottled,
 )
 
 __all__ = [
@@ -27,4 +29,6 @@ __all__ = [
     "address_form",
     "holder_form",
     "net_entreprises_form",
+    "step_one_proof",
+    "unthrottled",
 ]

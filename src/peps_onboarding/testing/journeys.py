@@ -10,7 +10,7 @@ from __future__ import annotations
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
-from attrs import define, field
+from attrs import define, evolve, field, fields
 
 from ..adapters.clock import FakeClock
 from ..adapters.randomness import SeededRandomSource
@@ -25,6 +25,7 @@ from ..application.commands import (
 )
 from ..application.platform import Platform
 from ..application.results import (
+    IdentificationResult,
     NetEntreprisesJoined,
     NetEntreprisesSignedIn,
     RegistrationSubmitted,
@@ -32,6 +33,8 @@ from ..application.results import (
 from ..bootstrap import InMemoryPlatform, build_in_memory
 from ..domain.notifications import EmailMessage
 from ..domain.policy import Policy
+from ..domain.throttling import RateLimit, RateLimits
+from ..ports import PasswordHasher
 from .samples import sample_directory
 
 __all__ = [
@@ -45,6 +48,8 @@ __all__ = [
     "address_form",
     "holder_form",
     "net_entreprises_form",
+    "step_one_proof",
+    "unthrottled",
 ]
 
 START = datetime(2024, 3, 13, 9, 30, tzinfo=UTC)
@@ -55,6 +60,26 @@ CLOSED, CLOSED_CONTRACT = "21690123100011", "CN690123"
 NO_CONTRACT = "26690002600102"  # public hospital 7364 without any contract
 OVERSEAS, OVERSEAS_CONTRACT = "21971101700018", "FM971101"
 PASSWORD = "Motdepasse-1"
+
+
+def unthrottled(policy: Policy | None = None) -> Policy:
+    """``policy`` (the spec's by default) with every rate limit (P1) out of reach: for
+    tests that drive many requests in a few seconds of wall time (a random model, a race)
+    and are about other rules. Rate limits count real seconds, whatever the clock says."""
+    base = policy or Policy()
+    lifted = RateLimit(1_000_000_000, timedelta(seconds=1))
+    limits = {a.name: lifted for a in fields(RateLimits)}
+    return evolve(base, rate_limits=RateLimits(**limits))
+
+
+def step_one_proof(platform: Platform, siret: str, contract: str) -> str:
+    """Step 1 passed for the pair (the in-memory security check's answer): the proof that
+    registering, the full administrators list and the resend require (C10)."""
+    return platform.identify_establishment(
+        EstablishmentIdentification(
+            siret=siret, contract_number=contract, captcha_response="trombone"
+        )
+    ).proof
 
 
 def address_form(**changes: str) -> AddressForm:
@@ -117,13 +142,21 @@ class Journey:
     _people: int = field(default=0, init=False)
 
     @classmethod
-    def start(cls, *, policy: Policy | None = None, seed: int = 7, at: datetime = START) -> Journey:
+    def start(
+        cls,
+        *,
+        policy: Policy | None = None,
+        seed: int = 7,
+        at: datetime = START,
+        hasher: PasswordHasher | None = None,
+    ) -> Journey:
         clock = FakeClock(at)
         world = build_in_memory(
             clock=clock,
             random=SeededRandomSource(seed),
             directory=sample_directory(),
             policy=policy,
+            hasher=hasher,
             secret=b"journey-secret-journey-secret-00",
         )
         return cls(world, clock)
@@ -160,12 +193,18 @@ class Journey:
 
     # --- paths -------------------------------------------------------------------------
 
-    def identify(self, siret: str = COMMUNE, contract: str = COMMUNE_CONTRACT) -> object:
+    def identify(
+        self, siret: str = COMMUNE, contract: str = COMMUNE_CONTRACT
+    ) -> IdentificationResult:
         return self.platform.identify_establishment(
             EstablishmentIdentification(
                 siret=siret, contract_number=contract, captcha_response="trombone"
             )
         )
+
+    def proof(self, siret: str = COMMUNE, contract: str = COMMUNE_CONTRACT) -> str:
+        """Step 1 passed for the pair: the proof the later steps require (C10)."""
+        return step_one_proof(self.platform, siret, contract)
 
     def register(
         self,
@@ -173,12 +212,13 @@ class Journey:
         contract: str = COMMUNE_CONTRACT,
         *,
         holder: HolderForm | None = None,
+        proof: str | None = None,
     ) -> RegistrationSubmitted:
-        """Classic steps 1 to 3; the applicant's e-mail is ``holder.email``."""
+        """Classic steps 1 to 3 (step 1 skipped when ``proof`` is one it handed out); the
+        applicant's e-mail is ``holder.email``."""
         return self.platform.register(
             ClassicRegistration(
-                siret=siret,
-                contract_number=contract,
+                proof=proof or self.proof(siret, contract),
                 holder=holder or holder_form(),
                 terms_accepted=True,
             )
