@@ -36,7 +36,7 @@ from peps_onboarding.adapters.randomness import SeededRandomSource
 from peps_onboarding.adapters.sql.stores import SqlDatabase
 from peps_onboarding.bootstrap import InMemoryPlatform
 from peps_onboarding.ports import UnitOfWork, UnitOfWorkFactory
-from peps_onboarding.testing.journeys import START, Journey
+from peps_onboarding.testing.journeys import START, Journey, unthrottled
 from peps_onboarding.testing.postgres import postgres_binaries, throwaway_cluster
 from peps_onboarding.testing.samples import sample_directory
 
@@ -181,6 +181,8 @@ def _journey_on(unit_of_work: UnitOfWorkFactory) -> Journey:
         hasher=Argon2PasswordHasher.fast_for_tests(),
         random=SeededRandomSource(7),
         accept_test_email_domains=True,
+        # races and random models drive many requests a second; they are about E5/E6
+        policy=unthrottled(),
     )
     world = InMemoryPlatform(
         platform=platform,

@@ -241,14 +241,13 @@ def test_registration_reads_directory_and_writes_stores_on_one_connection(
     """Steps 2-3 look up the pair and the legal representative (M2) on the unit of
     work's connection too; the identifier counter keeps a pool of its own (A1)."""
     platform = _sql_platform(database)
-    taken = _checkouts(database.engine)
-    submitted = platform.register(
-        ClassicRegistration(
-            proof=step_one_proof(platform, "21330063500017", "FM330063"),
-            holder=holder_form("Jeanne", "Dupont"),
-            terms_accepted=True,
-        )
+    command = ClassicRegistration(
+        proof=step_one_proof(platform, "21330063500017", "FM330063"),
+        holder=holder_form("Jeanne", "Dupont"),
+        terms_accepted=True,
     )
+    taken = _checkouts(database.engine)
+    submitted = platform.register(command)
     assert submitted.identifier.startswith("JDU")
     assert len(taken) == 1
     with database.unit_of_work() as uow:

@@ -72,12 +72,15 @@ def unthrottled(policy: Policy | None = None) -> Policy:
     return evolve(base, rate_limits=RateLimits(**limits))
 
 
-def step_one_proof(platform: Platform, siret: str, contract: str) -> str:
-    """Step 1 passed for the pair (the in-memory security check's answer): the proof that
-    registering, the full administrators list and the resend require (C10)."""
+def step_one_proof(
+    platform: Platform, siret: str, contract: str, *, captcha_response: str = "trombone"
+) -> str:
+    """Step 1 passed for the pair: the proof that registering, the full administrators
+    list and the resend require (C10). ``captcha_response`` defaults to the in-memory
+    security check's answer; a platform wired to another check passes that one's."""
     return platform.identify_establishment(
         EstablishmentIdentification(
-            siret=siret, contract_number=contract, captcha_response="trombone"
+            siret=siret, contract_number=contract, captcha_response=captcha_response
         )
     ).proof
 
