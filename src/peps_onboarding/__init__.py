@@ -87,6 +87,7 @@ from .domain.errors import (
     RuleViolationError,
     ServiceUnavailableError,
     StepOneRequiredError,
+    ThrottleUnavailableError,
     TooManyAttemptsError,
     TransitionNotAllowedError,
     UnknownEstablishmentError,
@@ -114,6 +115,7 @@ from .domain.notifications import (
 from .domain.password import PasswordCheck, PasswordRule
 from .domain.policy import Policy
 from .domain.rights import FMIS_ALLOCATIONS, FMIS_REFUNDS, AccessLevel, Right, Service, Theme
+from .domain.throttling import RateLimit, RateLimits
 from .domain.values import (
     Civility,
     ContractNumber,
@@ -234,6 +236,8 @@ __all__ = [
     "PostalAddress",
     "PostalCode",
     "Profile",
+    "RateLimit",
+    "RateLimits",
     "RegistrationInProgressError",
     "RegistrationPending",
     "RegistrationSubmitted",
@@ -250,6 +254,7 @@ __all__ = [
     "SystemRandomSource",
     "TextLine",
     "Theme",
+    "ThrottleUnavailableError",
     "TooManyAttemptsError",
     "TransitionNotAllowedError",
     "UnknownEstablishmentError",

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import assert_type
 
 import peps_onboarding as peps
@@ -48,7 +48,30 @@ def use_cases(platform: peps.Platform, form: peps.HolderForm) -> None:
     assert_type(platform.list_members("JDU000001").members, tuple[peps.MemberRow, ...])
 
 
+def anonymous_entry_points(platform: peps.Platform, proof: str) -> None:
+    # every anonymous entry point takes the caller's address, by keyword only (P1)
+    assert_type(platform.administrators(proof), tuple[str, ...])
+    resent = platform.resend_creation_link(proof, client="192.0.2.7")
+    assert_type(resent, peps.CreationLinkResent)
+    assert_type(
+        platform.request_password_reset("JDU000001", client="2001:db8::1"),
+        peps.PasswordResetRequested,
+    )
+    assert_type(platform.login("JDU000001", "p", client=None), peps.LoginSucceededResult)
+    limits = peps.Policy().rate_limits
+    assert_type(limits, peps.RateLimits)
+    assert_type(limits.login_failures_per_source, peps.RateLimit)
+    assert_type(platform.assist_renew("Support", "JDU000001", reason="appel"), None)
+
+
 def errors(error: peps.OnboardingError, invalid: peps.ValidationError) -> None:
     assert_type(error.code, str)
     assert_type(error.text, str)
     assert_type(invalid.messages, dict[str, str])
+
+
+def throttled(refused: peps.TooManyAttemptsError, down: peps.ThrottleUnavailableError) -> None:
+    assert_type(refused.retry_after, timedelta)
+    assert_type(refused.minutes, int)
+    unavailable: peps.ServiceUnavailableError = down  # caught with the other outages
+    assert_type(unavailable.code, str)
