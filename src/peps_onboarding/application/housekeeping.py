@@ -23,9 +23,9 @@ from ..domain.notifications import (
 )
 from ..domain.values import EmailAddress, Identifier, Siret
 from .dependencies import Dependencies, retrying
+from .letters import letter_text
 from .members import apply_deadlines, open_access
 from .notices import email, issue_link, link_url, owe, withdrawal_code
-from .rendering import letter_text
 from .results import DeadLetter, DispatchReport, SweepReport
 
 __all__ = [
