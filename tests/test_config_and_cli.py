@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email
 import email.policy
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -55,7 +54,6 @@ from peps_onboarding.config import (
 )
 from peps_onboarding.domain.notifications import EmailKind, EmailMessage
 from peps_onboarding.entrypoints.cli import main
-from peps_onboarding.entrypoints.demo import run_demo
 from peps_onboarding.testing import Journey, holder_form, step_one_proof
 from peps_onboarding.testing.journeys import HOSPITAL, PASSWORD, START, net_entreprises_form
 from peps_onboarding.testing.samples import sample_directory
@@ -367,32 +365,6 @@ def test_the_folder_mailer_writes_one_file_per_message_and_reports_failures(
     blocker.write_text("not a folder")
     with pytest.raises(NotificationDeliveryError):
         FolderMailer(blocker / "sub").send(message)
-
-
-def test_the_demo_prints_the_journey_and_writes_its_mails_and_letters(tmp_path: Path) -> None:
-    """make demo: every step of the journey, then where e-mails and letters went."""
-    lines: list[str] = []
-    world = run_demo(lines.append, files=tmp_path)
-    text = "\n".join(lines)
-    for expected in (
-        "Votre identifiant de connexion : JDU000001",
-        "Vous pouvez créer votre mot de passe",
-        "Courrier postal à Madame Christine Lefèvre",
-        "Votre mot de passe a bien été créé",
-        "Vous pouvez maintenant accéder à la plateforme",
-        "Un nouveau compte utilisateur a été créé pour votre établissement",
-        "Remboursements FMIS",
-        "login.account_blocked",
-        "nouveau mot de passe pour JDU000001, compte débloqué",
-        "balayage : 1 inscription caduque, 1 compte supprimé, 0 accès ouvert",
-        "L'établissement peut être inscrit à nouveau : oui",
-        "Ce lien n'est plus valide",
-        "Où sont partis les envois",
-    ):
-        assert expected in text
-    assert not re.search(r"\w+\(\w+=", text), "a Python repr in the demo"
-    assert len(list((tmp_path / "courriels").glob("*.eml"))) == len(world.mailer.sent)
-    assert len(list((tmp_path / "courriers").glob("*.pdf"))) == 2
 
 
 def test_the_command_line_runs_the_demo(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

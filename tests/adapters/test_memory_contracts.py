@@ -215,3 +215,19 @@ def test_a_failing_mailer_delays_but_never_loses_nor_duplicates_an_email() -> No
     assert sorted(letter.letter_id for letter in journey.world.letters.sent) == sorted(owed_letters)
     assert all(m.sent_at is not None for m in outbox.values())
     assert journey.platform.dispatch_notifications().sent == 0
+
+
+@pytest.mark.rule("C1")
+def test_the_in_memory_security_check_renews_and_has_a_sound_version() -> None:
+    """« Renouveler le contrôle de sécurité » shows another image and the previous answer
+    stops working; the sound version spells the same answer, which passes."""
+    captcha = InMemoryCaptchaVerifier()
+    assert captcha.instruction == "Cliquer sur l'image Trombone"
+    assert captcha.verify(" Trombone ")
+    assert captcha.renew() == "Cliquer sur l'image Ciseaux"
+    assert not captcha.verify("trombone")
+    assert "C, I, S, E, A, U, X" in captcha.sound_version()
+    assert captcha.verify("ciseaux")
+    for _ in InMemoryCaptchaVerifier.IMAGES:
+        captcha.renew()
+    assert captcha.instruction == "Cliquer sur l'image Ciseaux"  # round the images

@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
-from typing import Generic, Self, TypeVar
+from typing import ClassVar, Generic, Self, TypeVar
 
 from attrs import evolve
 
@@ -629,10 +629,40 @@ def _fold(text: str) -> str:
 
 
 class InMemoryCaptchaVerifier:
-    """Accepts one answer (default « trombone »), as the image « Trombone » of C1."""
+    """Accepts one answer (default « trombone »), as the image « Trombone » of C1.
+
+    Like the real check, it can be renewed (« Renouveler le contrôle de sécurité »: another
+    image, and the previous answer stops working) and has a sound version whose answer is
+    the same word, so that a person who cannot see the images passes it too.
+    """
+
+    IMAGES: ClassVar[tuple[str, ...]] = ("Trombone", "Ciseaux", "Agrafeuse", "Enveloppe")
 
     def __init__(self, answer: str = "trombone") -> None:
         self.answer = answer
+
+    @property
+    def instruction(self) -> str:
+        """What the image version asks, as the seed's screen words it."""
+        return f"Cliquer sur l'image {self._image()}"
+
+    def sound_version(self) -> str:
+        """What the sound version says, spelled out letter by letter."""
+        letters = ", ".join(self.answer.upper())
+        return f"Version sonore : « Saisissez le mot que vous entendez : {letters}. »"
+
+    def renew(self) -> str:
+        """Another image; the answer to the previous one is refused from now on."""
+        names = [image.casefold() for image in self.IMAGES]
+        current = names.index(self.answer.casefold()) if self.answer.casefold() in names else -1
+        self.answer = names[(current + 1) % len(names)]
+        return self.instruction
+
+    def _image(self) -> str:
+        return next(
+            (image for image in self.IMAGES if image.casefold() == self.answer.casefold()),
+            self.answer,
+        )
 
     def verify(self, response: str) -> bool:
         return response.strip().casefold() == self.answer.casefold()
