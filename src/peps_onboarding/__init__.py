@@ -30,10 +30,12 @@ from .application.platform import Platform
 from .application.rendering import PlainTextEmailRenderer
 from .application.results import (
     AccessLevelView,
+    AdministratorContact,
     CreationLinkResent,
     DeadLetter,
     DispatchReport,
     EstablishmentAlreadyEnrolled,
+    EstablishmentMembers,
     EstablishmentNotEnrolled,
     IdentificationResult,
     IdentifierRecovered,
@@ -146,6 +148,7 @@ __all__ = [
     "AccountStateForbidsLoginError",
     "Actor",
     "AddressForm",
+    "AdministratorContact",
     "Argon2PasswordHasher",
     "AssistanceGiven",
     "CaptchaFailedError",
@@ -172,6 +175,7 @@ __all__ = [
     "EstablishmentAlreadyEnrolledError",
     "EstablishmentClosedError",
     "EstablishmentIdentification",
+    "EstablishmentMembers",
     "EstablishmentNotEnrolled",
     "FakeClock",
     "FieldError",

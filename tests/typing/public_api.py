@@ -46,6 +46,14 @@ def use_cases(platform: peps.Platform, form: peps.HolderForm) -> None:
     assert_type(platform.dispatch_notifications(), peps.DispatchReport)
     assert_type(platform.history("21330063500017"), tuple[peps.DomainEvent, ...])
     assert_type(platform.list_members("JDU000001").members, tuple[peps.MemberRow, ...])
+    members = platform.establishment_members("JLU000002")  # R8: any active member
+    assert_type(members, peps.EstablishmentMembers)
+    assert_type(members.members, tuple[peps.MemberRow, ...])
+    assert_type(members.administrators, tuple[peps.AdministratorContact, ...])
+    assert_type(members.administrators[0].phone, str)
+    assert_type(members.viewer_is_administrator, bool)
+    assert_type(members.message, str)
+    assert_type(members.warning, str | None)
 
 
 def anonymous_entry_points(platform: peps.Platform, proof: str) -> None:

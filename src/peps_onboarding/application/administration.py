@@ -30,9 +30,9 @@ from ..ports import UnitOfWork
 from .commands import HolderForm
 from .dependencies import Dependencies, retrying
 from .forms import FormParser, parse_holder
-from .members import administrator, membership, new_identifier, save_member
+from .members import administrator, member_rows, membership, new_identifier, save_member
 from .notices import revoke_links, send_creation_link
-from .results import SINGLE_ADMINISTRATOR_WARNING, MemberRow, MembersList, UserCreated
+from .results import SINGLE_ADMINISTRATOR_WARNING, MembersList, UserCreated
 
 __all__ = [
     "Change",
@@ -230,31 +230,20 @@ def demote(deps: Dependencies, actor: str, target: str) -> None:
 
 
 def list_members(deps: Dependencies, actor: str) -> MembersList:
-    """Rule R5: « Mes intervenants », with a warning while there is one administrator."""
+    """Rule R5: the members an administrator manages, with a warning while there is one
+    administrator. Every member's read of the same list is R8's
+    :func:`.establishment_members.establishment_members`."""
     with deps.unit_of_work() as uow:
         admin = administrator(deps, uow, actor, deps.clock.now())
-        accounts = [a for a in uow.accounts.of_establishment(admin.siret) if not a.state.is_closed]
-    establishment = deps.registry.establishment(admin.siret)
-    zone = deps.policy.zone
-    rows = tuple(
-        MemberRow(
-            last_name=a.holder.last_name.value,
-            first_name=a.holder.first_name.value,
-            net_entreprises=a.net_entreprises,
-            identifier=a.identifier.value,
-            service=a.holder.service_function.value,
-            profile=a.profile.label,
-            status=a.state.label,
-            expires_on=a.expires_at.astimezone(zone).date() if a.expires_at else None,
-            last_login_at=a.last_login_at,
+        accounts = tuple(
+            a for a in uow.accounts.of_establishment(admin.siret) if not a.state.is_closed
         )
-        for a in accounts
-    )
+    establishment = deps.registry.establishment(admin.siret)
     admins = sum(1 for a in accounts if a.is_administrator)
     return MembersList(
         siret=admin.siret.value,
         designation=establishment.designation if establishment else "",
-        members=rows,
+        members=member_rows(deps, accounts),
         warning=SINGLE_ADMINISTRATOR_WARNING if admins < 2 else None,
     )
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from ..domain.account import Account, AccountState, Holder
 from ..domain.deadlines import access_opening_due, deadline_changes
 from ..domain.errors import (
+    AccessNotYetOpenError,
     AccountBlockedError,
     AccountStateForbidsLoginError,
     LinkNoLongerValidError,
@@ -23,6 +24,7 @@ from ..domain.values import Identifier, Siret
 from ..ports import UnitOfWork
 from .dependencies import Dependencies
 from .notices import access_open_email, owe, record, revoke_links
+from .results import MemberRow
 
 __all__ = [
     "administrator",
@@ -30,6 +32,8 @@ __all__ = [
     "apply_deadlines",
     "current_enrolment",
     "guard_membership",
+    "member",
+    "member_rows",
     "membership",
     "new_identifier",
     "open_access",
@@ -174,6 +178,67 @@ def administrator(deps: Dependencies, uow: UnitOfWork, actor: str, now: datetime
     if enrolment is None or enrolment.state is not EnrolmentState.ENROLLED:
         raise PermissionDeniedError()
     return admin
+
+
+def member(deps: Dependencies, uow: UnitOfWork, actor: str, now: datetime) -> Account:
+    """Rules R8, R6: an active member (user or administrator) of an enrolled establishment,
+    who may read « Mes intervenants »; the establishment read is always the actor's own.
+
+    A member whose account cannot be used is told its state, as at login (A4): blocked
+    (« Votre compte est bloqué… », the way out is « Mot de passe oublié »), expired, not
+    yet activated or closed (« L'état de votre compte ne permet pas votre connexion. »),
+    or waiting for day J (« … à compter du JJ/MM/AAAA », C8). Time is enforced here as
+    when the account is used (T1): an expiry or a lapse found now, or an access opening
+    that came due before the sweep, stands, committed as this use case's one commit. An
+    identifier that names no account gets « Vous n'avez pas les droits nécessaires… »,
+    which says nothing about who exists.
+    """
+    try:
+        identifier = Identifier.parse(actor)
+    except ValueError:
+        raise PermissionDeniedError() from None
+    account = uow.accounts.get(identifier)
+    if account is None:
+        raise PermissionDeniedError()
+    current = apply_deadlines(uow, account, now)
+    if current.state is AccountState.ACTIVE:
+        current = open_access_if_due(deps, uow, current, now)[1]
+    if current is not account:
+        uow.commit()
+    if current.state is AccountState.BLOCKED:
+        raise AccountBlockedError()
+    if current.state is not AccountState.ACTIVE:  # expired, pending activation, closed
+        raise AccountStateForbidsLoginError()
+    enrolment = uow.enrolments.get(current.siret)
+    if (
+        enrolment is not None
+        and enrolment.state is EnrolmentState.PENDING
+        and enrolment.access_from is not None
+    ):
+        raise AccessNotYetOpenError(enrolment.access_from.astimezone(deps.policy.zone).date())
+    if enrolment is None or enrolment.state is not EnrolmentState.ENROLLED:
+        raise PermissionDeniedError()
+    return current
+
+
+def member_rows(deps: Dependencies, accounts: tuple[Account, ...]) -> tuple[MemberRow, ...]:
+    """Rule R5's columns of « Mes intervenants »: Nom, Prénom, N-E, Identifiant, Service,
+    Profil, Statut, Expiration du compte (a date in the policy's time zone), Connexion."""
+    zone = deps.policy.zone
+    return tuple(
+        MemberRow(
+            last_name=a.holder.last_name.value,
+            first_name=a.holder.first_name.value,
+            net_entreprises=a.net_entreprises,
+            identifier=a.identifier.value,
+            service=a.holder.service_function.value,
+            profile=a.profile.label,
+            status=a.state.label,
+            expires_on=a.expires_at.astimezone(zone).date() if a.expires_at else None,
+            last_login_at=a.last_login_at,
+        )
+        for a in accounts
+    )
 
 
 def found_link(uow: UnitOfWork, token: object, purposes: tuple[LinkPurpose, ...]) -> Link:

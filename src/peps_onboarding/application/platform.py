@@ -22,6 +22,7 @@ from . import (
     assistance,
     authentication,
     classic,
+    establishment_members,
     housekeeping,
     net_entreprises,
 )
@@ -39,6 +40,7 @@ from .results import (
     CreationLinkResent,
     DeadLetter,
     DispatchReport,
+    EstablishmentMembers,
     IdentificationResult,
     IdentifierRecovered,
     LoginSucceededResult,
@@ -176,8 +178,21 @@ class Platform:
         administration.demote(self._deps, actor, target)
 
     def list_members(self, actor: str) -> MembersList:
-        """Rule R5: « Mes intervenants », with a warning while there is one administrator."""
+        """Rule R5: the administrators' view of the members they manage, with a warning
+        while there is one administrator; refused to users (R6). What every member reads
+        is :meth:`establishment_members`."""
         return administration.list_members(self._deps, actor)
+
+    # --- « Mon établissement > Mes intervenants » (R8) --------------------------------
+
+    def establishment_members(self, actor: str) -> EstablishmentMembers:
+        """Rules R8, R6: « Mes intervenants » for any active member, user or administrator,
+        of an enrolled establishment: R5's columns and the administrators' professional
+        contact details (courriel, téléphone fixe, service/fonction), read-only. A
+        blocked, expired, not yet activated or closed actor is told their account's
+        state, an applicant before day J when access opens; ``actor`` is the identifier
+        the host authenticated, as for the administrators' actions."""
+        return establishment_members.establishment_members(self._deps, actor)
 
     def history(self, siret: str) -> tuple[DomainEvent, ...]:
         """Rule L1: every event of the establishment, in order."""

@@ -10,10 +10,12 @@ from ..domain.errors import EstablishmentAlreadyEnrolledError, RegistrationInPro
 
 __all__ = [
     "AccessLevelView",
+    "AdministratorContact",
     "CreationLinkResent",
     "DeadLetter",
     "DispatchReport",
     "EstablishmentAlreadyEnrolled",
+    "EstablishmentMembers",
     "EstablishmentNotEnrolled",
     "IdentificationResult",
     "IdentifierRecovered",
@@ -261,3 +263,42 @@ class DeadLetter:
     last_error: str | None
     created_at: datetime
     dead_at: datetime  # when it was given up on: its last attempt
+
+
+@frozen(kw_only=True)
+class AdministratorContact:
+    """Rule R8: an administrator's professional contact details, as « Mes intervenants »
+    shows them to every member, so that a user can ask for rights (never shown outside
+    the establishment: R7 gives anonymous callers the names only)."""
+
+    identifier: str
+    civility: str  # « Madame », « Monsieur »
+    last_name: str
+    first_name: str
+    formal_name: str  # « Madame Jeanne Dupont »
+    email: str  # courriel
+    phone: str  # téléphone fixe, « 05 56 11 41 23 »
+    service: str  # service d'appartenance et/ou fonction
+    status: str  # « Actif », « Bloqué », « Expiré »…: whether they can act now
+
+
+@frozen(kw_only=True)
+class EstablishmentMembers:
+    """Rule R8: « Mon établissement > Mes intervenants », as any active member reads it.
+
+    ``members`` has R5's columns (the rows of :class:`MembersList`); ``administrators``
+    the contact details of each administrator who is neither deleted nor invalidated.
+    ``viewer_is_administrator`` says whether the screen may offer R5's actions; reading
+    this gives no right to them. ``message`` is the seed's line for the viewer: whom to
+    contact for rights (a user), or what an administrator may do. ``warning`` is the
+    single-administrator warning, for administrators only (a user cannot designate one).
+    """
+
+    siret: str
+    designation: str
+    viewer: str  # the identifier of the member reading
+    viewer_is_administrator: bool
+    members: tuple[MemberRow, ...]
+    administrators: tuple[AdministratorContact, ...]
+    message: str
+    warning: str | None
