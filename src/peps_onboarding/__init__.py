@@ -58,6 +58,7 @@ from .application.results import (
 from .bootstrap import InMemoryPlatform, build, build_in_memory
 from .domain.account import Account, AccountState, Holder, Profile
 from .domain.errors import (
+    NET_ENTREPRISES_ASSISTANCE,
     AccessNotYetOpenError,
     AccountBlockedError,
     AccountNotFoundError,
@@ -75,10 +76,13 @@ from .domain.errors import (
     LegalCategoryNotEligibleError,
     LinkNoLongerValidError,
     NetEntreprisesAccountBlockedError,
+    NetEntreprisesAccountError,
+    NetEntreprisesAccountExistsError,
     NetEntreprisesNotRegisteredError,
     NetEntreprisesPasswordExpiredError,
     NetEntreprisesRefusedError,
     NetEntreprisesTicketInvalidError,
+    NetEntreprisesTicketUsedError,
     NetEntreprisesUnavailableError,
     NotFoundError,
     NotificationDeliveryError,
@@ -93,6 +97,7 @@ from .domain.errors import (
     TooManyAttemptsError,
     TransitionNotAllowedError,
     UnknownEstablishmentError,
+    UnknownSiretError,
     ValidationError,
 )
 from .domain.establishment import (
@@ -138,6 +143,7 @@ __version__ = "0.1.0"
 __all__ = [
     "FMIS_ALLOCATIONS",
     "FMIS_REFUNDS",
+    "NET_ENTREPRISES_ASSISTANCE",
     "AccessLevel",
     "AccessLevelView",
     "AccessNotYetOpenError",
@@ -210,6 +216,8 @@ __all__ = [
     "MemberRow",
     "MembersList",
     "NetEntreprisesAccountBlockedError",
+    "NetEntreprisesAccountError",
+    "NetEntreprisesAccountExistsError",
     "NetEntreprisesCompletion",
     "NetEntreprisesCredentials",
     "NetEntreprisesForm",
@@ -221,6 +229,7 @@ __all__ = [
     "NetEntreprisesSignInResult",
     "NetEntreprisesSignedIn",
     "NetEntreprisesTicketInvalidError",
+    "NetEntreprisesTicketUsedError",
     "NetEntreprisesUnavailableError",
     "NotFoundError",
     "NotificationDeliveryError",
@@ -262,6 +271,7 @@ __all__ = [
     "TooManyAttemptsError",
     "TransitionNotAllowedError",
     "UnknownEstablishmentError",
+    "UnknownSiretError",
     "UserCreated",
     "ValidationError",
     "build",

@@ -76,6 +76,11 @@ def errors(error: peps.OnboardingError, invalid: peps.ValidationError) -> None:
     assert_type(error.code, str)
     assert_type(error.text, str)
     assert_type(invalid.messages, dict[str, str])
+    refused: peps.NetEntreprisesAccountError = peps.NetEntreprisesRefusedError()
+    assert_type(refused.assistance, str)  # N1: the seed's help line, on its own
+    assert_type(peps.NET_ENTREPRISES_ASSISTANCE, str)
+    unknown: peps.UnknownEstablishmentError = peps.UnknownSiretError()  # N2: one family
+    assert_type(unknown.code, str)
 
 
 def throttled(refused: peps.TooManyAttemptsError, down: peps.ThrottleUnavailableError) -> None:

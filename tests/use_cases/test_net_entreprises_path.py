@@ -18,6 +18,7 @@ from peps_onboarding import (
     LegalCategoryNotEligibleError,
     LetterKind,
     NetEntreprisesAccountBlockedError,
+    NetEntreprisesAccountError,
     NetEntreprisesCompletion,
     NetEntreprisesCredentials,
     NetEntreprisesLoggedIn,
@@ -31,6 +32,7 @@ from peps_onboarding import (
     RegistrationInProgressError,
     Siret,
     UnknownEstablishmentError,
+    UnknownSiretError,
     ValidationError,
 )
 from peps_onboarding.testing import COMMUNE, HOSPITAL, Journey, net_entreprises_form
@@ -89,8 +91,10 @@ def test_a_refusal_never_says_which_field_was_wrong(
     values.update(wrong)
     with pytest.raises(NetEntreprisesRefusedError) as error:
         journey.platform.sign_in_with_net_entreprises(NetEntreprisesCredentials(**values))
-    assert error.value.text == (
-        "Nous n'avons pas réussi à vous identifier. Veuillez vérifier les informations saisies."
+    assert " ".join(error.value.text.split()) == (  # the seed's words, no-break spaces aside
+        "Nous n'avons pas réussi à vous identifier. Veuillez vérifier les informations saisies. "
+        "Besoin d'aide ? Contactez l'assistance Net-Entreprises au 0 820 000 516 ou via leur "
+        "site internet."
     )
 
 
@@ -132,6 +136,63 @@ def test_the_establishment_is_checked_from_the_siret(journey: Journey) -> None:
                     siret=siret, last_name="Martin", first_name="Paul", password="ne-password"
                 )
             )
+
+
+@pytest.mark.rule("N2", "N1", "E2")
+def test_an_unknown_siret_is_told_of_the_siret_alone_and_only_after_net_entreprises_said_yes(
+    journey: Journey,
+) -> None:
+    """N2: the path asks no contract number, so « ce SIRET et ce numéro de contrat » is
+    never its answer; the directory is asked only once Net-Entreprises vouched for the
+    person (N1 first), so wrong credentials on an unknown SIRET get the refusal, and an
+    unknown SIRET is revealed to nobody who could not sign in there."""
+    unknown = "18002002600019"
+    attempt = NetEntreprisesCredentials(
+        siret=unknown, last_name="Martin", first_name="Paul", password="ne-password"
+    )
+    with pytest.raises(NetEntreprisesRefusedError):
+        journey.platform.sign_in_with_net_entreprises(attempt)
+    journey.world.net_entreprises.register(
+        siret=unknown, last_name="Martin", first_name="Paul", password="ne-password"
+    )
+    with pytest.raises(UnknownSiretError) as error:
+        journey.platform.sign_in_with_net_entreprises(attempt)
+    assert error.value.code == "establishment.unknown_siret"
+    assert error.value.text == (
+        "Nous ne trouvons pas d'établissement correspondant à ce SIRET. Veuillez vérifier le "
+        "SIRET saisi."
+    )
+    assert "contrat" not in error.value.text
+
+
+@pytest.mark.rule("N1")
+@pytest.mark.parametrize(
+    "refusal",
+    [
+        NetEntreprisesRefusedError(),
+        NetEntreprisesAccountBlockedError(),
+        NetEntreprisesPasswordExpiredError(),
+        NetEntreprisesNotRegisteredError(),
+    ],
+    ids=lambda error: type(error).__name__,
+)
+def test_the_sign_in_screen_gets_net_entreprises_help_line_with_each_refusal(
+    journey: Journey, refusal: OnboardingError
+) -> None:
+    """N1: what the person reads after a refusal of their Net-Entreprises account ends
+    with the seed's « Besoin d'aide ? Contactez l'assistance Net-Entreprises au
+    0 820 000 516 ou via leur site internet. »; an outage does not."""
+    journey.world.net_entreprises.fail_with = refusal
+    with pytest.raises(NetEntreprisesAccountError) as error:
+        journey.platform.sign_in_with_net_entreprises(CREDENTIALS)
+    assert " ".join(error.value.text.split()).endswith(
+        "Besoin d'aide ? Contactez l'assistance Net-Entreprises au 0 820 000 516 ou via leur "
+        "site internet."
+    )
+    journey.world.net_entreprises.fail_with = NetEntreprisesUnavailableError()
+    with pytest.raises(NetEntreprisesUnavailableError) as down:
+        journey.platform.sign_in_with_net_entreprises(CREDENTIALS)
+    assert "assistance" not in down.value.text
 
 
 @pytest.mark.rule("E4", "N2")

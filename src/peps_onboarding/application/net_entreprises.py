@@ -20,7 +20,7 @@ from ..domain.errors import (
     NetEntreprisesTicketInvalidError,
     NetEntreprisesTicketUsedError,
     RegistrationInProgressError,
-    UnknownEstablishmentError,
+    UnknownSiretError,
 )
 from ..domain.establishment import Enrolment, EnrolmentState, Establishment, check_eligibility
 from ..domain.links import Link, hash_token
@@ -56,10 +56,13 @@ def _is_text(value: object, max_length: int) -> bool:
 
 
 def _eligible_establishment(deps: Dependencies, siret: Siret) -> Establishment:
-    """Rules N2, E4."""
+    """Rules N2, E4. Asked only once Net-Entreprises vouched for the person on this SIRET
+    (N1), so an unknown SIRET may be said to be one: of the SIRET alone, since this path
+    asks no contract number (never the classic path's « ce SIRET et ce numéro de
+    contrat »)."""
     establishment = deps.registry.establishment(siret)
     if establishment is None:
-        raise UnknownEstablishmentError()
+        raise UnknownSiretError()
     check_eligibility(
         establishment, has_contract=deps.contracts.has_contract(siret), policy=deps.policy
     )

@@ -1,9 +1,12 @@
 """One error hierarchy: every error has a stable machine ``code`` and a French ``message``.
 
-Hosts switch on ``code`` and show ``message``. Below :class:`OnboardingError` sit a few
-families: a form that does not validate, a rule that forbids the action, something
-that does not exist, a conflict between concurrent actions, and an outside service
-that is unavailable.
+Hosts switch on ``code`` and show ``text`` (``message``, completed by the error's typed
+fields where it has any). Below :class:`OnboardingError` sit a few families: a form
+that does not validate, a rule that forbids the action, something that does not exist,
+a conflict between concurrent actions, and an outside service that is unavailable.
+
+The texts are typeset as the letter is: a no-break space (U+00A0) before « : ; ? ! »
+and inside « », and inside a phone number, so that a screen never breaks a line there.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import ClassVar
 from attrs import frozen
 
 __all__ = [
+    "NET_ENTREPRISES_ASSISTANCE",
     "AccessNotYetOpenError",
     "AccountBlockedError",
     "AccountNotFoundError",
@@ -32,6 +36,7 @@ __all__ = [
     "LegalCategoryNotEligibleError",
     "LinkNoLongerValidError",
     "NetEntreprisesAccountBlockedError",
+    "NetEntreprisesAccountError",
     "NetEntreprisesAccountExistsError",
     "NetEntreprisesNotRegisteredError",
     "NetEntreprisesPasswordExpiredError",
@@ -52,8 +57,19 @@ __all__ = [
     "TooManyAttemptsError",
     "TransitionNotAllowedError",
     "UnknownEstablishmentError",
+    "UnknownSiretError",
     "ValidationError",
 ]
+
+
+_NBSP = "\u00a0"
+
+NET_ENTREPRISES_ASSISTANCE = (
+    f"Besoin d'aide{_NBSP}? Contactez l'assistance Net-Entreprises au "
+    f"0{_NBSP}820{_NBSP}000{_NBSP}516 ou via leur site internet."
+)
+"""The seed's help line under a Net-Entreprises refusal (« Se connecter avec
+Net-Entreprises »), which every refusal of the person's Net-Entreprises account ends with."""
 
 
 class OnboardingError(Exception):
@@ -126,7 +142,7 @@ class EstablishmentClosedError(RuleViolationError):
 
     code = "establishment.closed"
     message = (
-        "Cet établissement est fermé (ou son unité légale a cessé son activité) : "
+        f"Cet établissement est fermé (ou son unité légale a cessé son activité){_NBSP}: "
         "il ne peut pas être inscrit à PEP's."
     )
 
@@ -183,7 +199,8 @@ class AccountBlockedError(RuleViolationError):
     code = "login.account_blocked"
     message = (
         "Votre compte est bloqué à la suite de plusieurs tentatives de connexion "
-        "infructueuses. Pour le débloquer, cliquez sur « Mot de passe oublié »."
+        f"infructueuses. Pour le débloquer, cliquez sur «{_NBSP}Mot de passe oublié{_NBSP}» "
+        "puis suivez les indications."
     )
 
 
@@ -227,7 +244,7 @@ class LastAdministratorError(RuleViolationError):
 
     code = "account.last_administrator"
     message = (
-        "Cette action est impossible : l'établissement doit toujours avoir au moins un "
+        f"Cette action est impossible{_NBSP}: l'établissement doit toujours avoir au moins un "
         "administrateur."
     )
 
@@ -266,8 +283,9 @@ class StepOneRequiredError(RuleViolationError):
 
     code = "registration.step_one_required"
     message = (
-        "Votre saisie a expiré. Veuillez recommencer l'inscription en indiquant à nouveau "
-        "le numéro SIRET, le numéro de contrat et le contrôle de sécurité."
+        f"Votre saisie a expiré. Veuillez recommencer l'inscription à l'étape 1{_NBSP}: "
+        "saisissez à nouveau le SIRET et le numéro de contrat, puis répondez au contrôle de "
+        "sécurité."
     )
 
 
@@ -283,42 +301,65 @@ class TransitionNotAllowedError(RuleViolationError):
         super().__init__(f"{self.message} ({action} depuis l'état {state})")
 
 
-class NetEntreprisesRefusedError(RuleViolationError):
-    """Rule N1: never says which field was wrong."""
+class UnknownSiretError(UnknownEstablishmentError):
+    """Rules N2, E4: the Net-Entreprises path asks no contract number, so it never speaks
+    of one. Net-Entreprises vouched for the person on this SIRET before the directory is
+    asked (N1 first), so saying that the SIRET is unknown reveals nothing to anyone who
+    could not sign in there. Caught with :class:`UnknownEstablishmentError`."""
+
+    code = "establishment.unknown_siret"
+    message = (
+        "Nous ne trouvons pas d'établissement correspondant à ce SIRET. Veuillez vérifier le "
+        "SIRET saisi."
+    )
+
+
+class NetEntreprisesAccountError(RuleViolationError):
+    """Rule N1: Net-Entreprises refused the person's account. Only Net-Entreprises can
+    help, so each message ends with the seed's help line, also on its own in
+    ``assistance`` for a screen that links the number."""
+
+    code = "net_entreprises.account_refused"
+    message = f"Net-Entreprises n'a pas accepté votre identification. {NET_ENTREPRISES_ASSISTANCE}"
+    assistance: ClassVar[str] = NET_ENTREPRISES_ASSISTANCE
+
+
+class NetEntreprisesRefusedError(NetEntreprisesAccountError):
+    """Rule N1: never says which field was wrong; the seed's message, word for word."""
 
     code = "net_entreprises.refused"
     message = (
-        "Nous n'avons pas réussi à vous identifier. Veuillez vérifier les informations saisies."
+        "Nous n'avons pas réussi à vous identifier. Veuillez vérifier les informations "
+        f"saisies. {NET_ENTREPRISES_ASSISTANCE}"
     )
 
 
-class NetEntreprisesAccountBlockedError(RuleViolationError):
+class NetEntreprisesAccountBlockedError(NetEntreprisesAccountError):
     """Rule N1: Net-Entreprises blocked the account on its side."""
 
     code = "net_entreprises.account_blocked"
-    message = (
-        "Votre compte Net-Entreprises est bloqué. Veuillez vous rapprocher de l'assistance "
-        "Net-Entreprises."
-    )
+    message = f"Votre compte Net-Entreprises est bloqué. {NET_ENTREPRISES_ASSISTANCE}"
 
 
-class NetEntreprisesPasswordExpiredError(RuleViolationError):
+class NetEntreprisesPasswordExpiredError(NetEntreprisesAccountError):
     """Rule N1: the Net-Entreprises password has expired on its side."""
 
     code = "net_entreprises.password_expired"
     message = (
         "Votre mot de passe Net-Entreprises a expiré. Veuillez le renouveler sur le site "
-        "Net-Entreprises."
+        f"Net-Entreprises. {NET_ENTREPRISES_ASSISTANCE}"
     )
 
 
-class NetEntreprisesNotRegisteredError(RuleViolationError):
-    """Rule N1: the person is not registered for the service on Net-Entreprises."""
+class NetEntreprisesNotRegisteredError(NetEntreprisesAccountError):
+    """Rule N1: the person's Net-Entreprises account is not registered for the service.
+    Said of the account (« inscrit » agrees with it), since the sign-in knows no civilité."""
 
     code = "net_entreprises.not_registered"
     message = (
-        "Vous n'êtes pas inscrit au service sur Net-Entreprises. Veuillez vous inscrire au "
-        "service depuis votre espace Net-Entreprises."
+        "Votre compte Net-Entreprises n'est pas inscrit au service utilisé par la Plateforme "
+        "Employeurs Publics. Veuillez vous inscrire à ce service depuis votre espace "
+        f"Net-Entreprises. {NET_ENTREPRISES_ASSISTANCE}"
     )
 
 
@@ -344,7 +385,7 @@ class NetEntreprisesAccountExistsError(RuleViolationError):
 
     code = "net_entreprises.account_exists"
     message = (
-        "Vous avez déjà un compte sur cet établissement. Identifiez-vous avec "
+        "Vous avez déjà un compte pour cet établissement. Identifiez-vous avec "
         "Net-Entreprises pour y accéder."
     )
 
@@ -409,7 +450,7 @@ class NotificationDeliveryError(ServiceUnavailableError):
     """A mailer or letter sender failed; the outbox keeps the notification and retries."""
 
     code = "notification.delivery_failed"
-    message = "L'envoi de la notification a échoué ; il sera réessayé."
+    message = f"L'envoi de la notification a échoué{_NBSP}; une nouvelle tentative aura lieu."
 
 
 class NotificationRefusedError(NotificationDeliveryError):
@@ -418,4 +459,6 @@ class NotificationRefusedError(NotificationDeliveryError):
     would fail the same way, so the outbox makes it a dead letter at once."""
 
     code = "notification.refused"
-    message = "La notification a été refusée définitivement ; elle ne sera pas réessayée."
+    message = (
+        f"La notification a été refusée définitivement{_NBSP}; elle ne sera pas envoyée de nouveau."
+    )
