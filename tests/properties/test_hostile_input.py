@@ -891,6 +891,23 @@ def test_list_members_survives_hostile_actors(value: object) -> None:
     attempt(journey, base, field, value, lambda c: platform.list_members(c.actor))
 
 
+@pytest.mark.rule("R8", "R6")
+@settings(max_examples=60)
+@given(value=HOSTILE)
+@with_examples
+def test_establishment_members_survives_hostile_actors(value: object) -> None:
+    """R8's « Mes intervenants », read by a hostile actor, is a French error, never a
+    crash nor another establishment's members."""
+    journey = Journey.start()
+    admin = journey.enrolled_administrator()
+    user = journey.active_user(admin)
+    base = RightInput(actor=user, target=None, service=None)
+    field = Field(None, (("actor",),), same_identifier(("actor",)))
+    value = concrete(value, field, base)
+    platform = journey.platform
+    attempt(journey, base, field, value, lambda c: platform.establishment_members(c.actor))
+
+
 @pytest.mark.rule("L1", "E1")
 @settings(max_examples=60)
 @given(value=HOSTILE)
