@@ -43,7 +43,9 @@ def _english_codes() -> set[str]:
     return {code for code in codes if re.fullmatch(r"[a-z_]{3,}", code)} - {"madame"}
 
 
-@pytest.mark.rule("C1", "C3", "C5", "C7", "C8", "C9", "N3", "N4", "A4", "A5", "A6", "A7")
+@pytest.mark.rule(
+    "C1", "C3", "C5", "C7", "C8", "C9", "N3", "N4", "A4", "A5", "A6", "A7", "R5", "R6", "R8"
+)
 def test_the_demo_walks_every_step_of_both_seeds_in_their_words(
     demo: tuple[str, Path, int, int],
 ) -> None:
@@ -74,6 +76,10 @@ def test_the_demo_walks_every_step_of_both_seeds_in_their_words(
         "L'administratrice crée un compte utilisateur",
         "« Remboursements FMIS » : Modification",
         "Votre établissement n'a qu'un seul administrateur",
+        # « Mes intervenants » for a user
+        "Administratrice : Madame Jeanne Dupont — Ressources humaines — "
+        "jeanne.dupont@saint-aubin.example — 05 56 11 41 23",
+        "Madame Petit tente de s'accorder « Remboursements FMIS » → refusé",
         # lockout, forgotten password and identifier
         "Votre compte est bloqué",
         "« Renouvellement de votre mot de passe »",

@@ -372,12 +372,27 @@ def _first_days(stage: _Stage) -> None:
         )
     if members.warning:
         stage.say(f"⚠ {members.warning}")
+
+    stage.title("Madame Petit ouvre « Mon établissement > Mes intervenants »")
+    seen = platform.establishment_members(user.identifier)
+    stage.say(seen.message)
+    for contact in seen.administrators:
+        role = "Administratrice" if contact.civility == "Madame" else "Administrateur"
+        stage.say(
+            f"{role} : {contact.formal_name} — {contact.service} — {contact.email} — "
+            f"{contact.phone}"
+        )
+    stage.say(f"{len(seen.members)} intervenants listés, en lecture seule")
+    stage.refused(
+        "Madame Petit tente de s'accorder « Remboursements FMIS »",
+        lambda: platform.set_right(
+            user.identifier, user.identifier, FMIS_REFUNDS.code, AccessLevel.MODIFY
+        ),
+    )
+    stage.title("Quelqu'un d'autre tente d'inscrire la commune")
     again = stage.step_one(COMMUNE, "FM330063")
     assert isinstance(again, EstablishmentAlreadyEnrolled)
-    stage.say(
-        f"Quelqu'un refait l'étape 1 : « {again.message} » Administrateurs : "
-        f"{', '.join(again.administrators)}"
-    )
+    stage.say(f"Étape 1 : « {again.message} » Administrateurs : {', '.join(again.administrators)}")
 
     stage.title("Trois échecs de connexion bloquent le compte ; « Mot de passe oublié »")
     for number in range(1, 4):
