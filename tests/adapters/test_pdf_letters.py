@@ -20,6 +20,7 @@ from peps_onboarding.adapters.pdf_letters import (
 )
 from peps_onboarding.domain.errors import NotificationDeliveryError
 from peps_onboarding.domain.notifications import Letter, LetterKind
+from peps_onboarding.domain.values import Civility
 
 WITHDRAWAL_CODE = "K7QX-4MPA-9WZ2"
 WITHDRAWAL_URL = "https://peps.example/desinscription"
@@ -31,8 +32,18 @@ CLASSIC = Letter(
     designation="Centre hospitalier de Libourne",
     recipient_name="Monsieur Jean-Édouard Lefèvre",
     recipient_title="Directeur général",
-    recipient_address=("112 rue de la Marne", "BP 199", "33505 LIBOURNE CEDEX"),
+    recipient_civility=Civility.MR,
+    # The window block as ``address_block`` lays it out (NF Z10-011), name first.
+    recipient_address=(
+        "Monsieur Jean-Édouard Lefèvre",
+        "Directeur général",
+        "Centre hospitalier de Libourne",
+        "112 rue de la Marne",
+        "BP 199",
+        "33505 LIBOURNE CEDEX",
+    ),
     applicant_name="Mme Odile Guérin",
+    applicant_civility=Civility.MRS,
     applicant_function="Responsable des affaires financières",
     applicant_email="odile.guerin@ch-libourne.fr",
     # 23:30 UTC on 12 March is 13 March in Paris: the letter shows French dates.
@@ -147,11 +158,11 @@ def test_dates_are_french_calendar_dates() -> None:
 def test_classic_letter_gives_the_withdrawal_procedure_and_deadline() -> None:
     """The classic letter gives the deadline, the code and the address to withdraw."""
     text = page_text(render_letter_pdf(CLASSIC))
-    assert "désinscription avant le 21/03/2024" in text
+    assert "désinscription jusqu’au 20/03/2024 inclus" in text
     assert WITHDRAWAL_CODE in text
     assert WITHDRAWAL_URL in text
     assert "tacitement acceptées" in text
-    assert "administrateur" in text
+    assert "Mme Odile Guérin aura la qualité d’administratrice" in text
 
 
 @pytest.mark.rule("M2", "C9")
@@ -196,7 +207,9 @@ def test_absurdly_long_values_are_cut_rather_than_spill_onto_a_second_page() -> 
 @pytest.mark.rule("M2")
 def test_line_breaks_and_unprintable_characters_are_neutralised() -> None:
     """A newline in a name adds no line; a character the font lacks prints as « ? »."""
-    letter = evolve(CLASSIC, recipient_name="Jean\nDupont\u0000 \U0001f600")
+    letter = evolve(
+        CLASSIC, recipient_address=("Jean\nDupont\u0000 \U0001f600", *CLASSIC.recipient_address[1:])
+    )
     text = page_text(render_letter_pdf(letter))
     assert "Jean Dupont ?" in text
 
@@ -250,7 +263,14 @@ def test_spool_writes_the_pdf_and_its_metadata(tmp_path: Path) -> None:
     assert metadata["recipient"] == {
         "name": "Monsieur Jean-Édouard Lefèvre",
         "title": "Directeur général",
-        "address": ["112 rue de la Marne", "BP 199", "33505 LIBOURNE CEDEX"],
+        "address": [
+            "Monsieur Jean-Édouard Lefèvre",
+            "Directeur général",
+            "Centre hospitalier de Libourne",
+            "112 rue de la Marne",
+            "BP 199",
+            "33505 LIBOURNE CEDEX",
+        ],
     }
     assert metadata["applicant"]["name"] == "Mme Odile Guérin"
     assert metadata["registered_at"] == "2024-03-12T23:30:00+00:00"

@@ -269,10 +269,11 @@ def test_submission_sends_the_creation_email_and_a_letter_to_the_legal_represent
     letter = journey.world.letters.sent[0]
     assert letter.kind is LetterKind.CLASSIC_ENROLMENT
     assert letter.recipient_name == "Madame Christine Lefèvre"
-    assert letter.recipient_address[-1] == "33160 SAINT-AUBIN-DE-MÉDOC"
+    assert letter.recipient_address[-1] == "33160 ST AUBIN DE MEDOC"  # NF Z10-011 (C4)
     assert "Madame Jeanne Dupont" in letter.text
     assert "13/03/2024" in letter.text
-    assert "jusqu'au 20/03/2024 inclus" in letter.text
+    assert "jusqu’au 20/03/2024 inclus" in letter.text
+    assert "\n\nMadame la Maire,\n\n" in letter.text
     # P4: a short code, typed on the page of a URL that does not carry it.
     assert letter.withdrawal_code and letter.withdrawal_code not in (letter.withdrawal_url or "")
     assert (letter.withdrawal_url or "").endswith("/desinscription")

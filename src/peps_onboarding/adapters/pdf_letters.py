@@ -25,20 +25,21 @@ import shutil
 import tempfile
 import threading
 import unicodedata
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pymupdf_fonts
-from attrs import field, frozen
+from attrs import evolve, field, frozen
 from fontTools.ttLib import TTFont
 from fpdf import FPDF
-from fpdf.enums import Align, MethodReturnValue, XPos, YPos
+from fpdf.enums import Align, XPos, YPos
 from fpdf.fonts import TTFFont
 
 from ..domain.errors import NotificationDeliveryError
+from ..domain.letter_wording import WithdrawalWording, ddmmyyyy, letter_wording
 from ..domain.notifications import Letter, LetterKind
 
 __all__ = ["LetterheadSettings", "SpoolLetterSender", "render_letter_pdf"]
@@ -209,12 +210,20 @@ def _typeset(text: str) -> str:
     return _NO_BREAK_BEFORE.sub(lambda match: _NBSP + match.group(1), text)
 
 
-def _ddmmyyyy(day: date) -> str:
-    return f"{day:%d/%m/%Y}"
+# Where a URL too long for its line may break: after these characters only, so that no
+# break falls inside a path segment, a word or a token (P4).
+_URL_BREAKS = re.compile(r"(?<=[/?&])")
 
 
 class _LetterPdf:
-    """One attempt at laying the letter out with a given body size."""
+    """One attempt at laying the letter out with a given body size.
+
+    Every paragraph is left-aligned, ragged right: fpdf2 does not hyphenate, so
+    justified French over this measure opens wide gaps beside long words (an
+    e-mail address, a designation), and ragged text reads better (RGAA 10.x asks
+    for no forced justification). The words are :func:`letter_wording`'s, the same
+    the plain-text copy (``Letter.text``) lays out.
+    """
 
     def __init__(
         self,
@@ -223,17 +232,29 @@ class _LetterPdf:
         body_size: float,
         clip: int | None = None,
     ) -> None:
-        self.letter = letter
         self.settings = settings
         self.size = body_size
         self.line = body_size * 0.47  # mm per line: 10 pt → 4.7 mm
         self.clip = clip
         zone = ZoneInfo(settings.timezone)
         self.registered_on = _local_date(letter.registered_at, zone)
-        self.deadline = (
-            _local_date(letter.withdrawal_deadline, zone)
-            if letter.withdrawal_deadline is not None
-            else None
+        # What a person typed, cleaned (and cut short on the last-resort attempt) before
+        # the words are put around it.
+        self.letter = evolve(
+            letter,
+            designation=self._value(letter.designation),
+            siret=_clean(letter.siret),
+            recipient_address=tuple(self._value(line) for line in letter.recipient_address),
+            applicant_name=self._value(letter.applicant_name),
+            applicant_function=self._value(letter.applicant_function),
+            applicant_email=self._value(letter.applicant_email),
+            recipient_title=_clean(letter.recipient_title),
+        )
+        self.wording = letter_wording(
+            self.letter,
+            withdrawal_url=_clean(letter.withdrawal_url) if letter.withdrawal_url else None,
+            withdrawal_code=_clean(letter.withdrawal_code) if letter.withdrawal_code else None,
+            zone=zone,
         )
         regular, bold = _font_files()
         pdf = FPDF(orientation="portrait", unit="mm", format="A4")
@@ -267,16 +288,27 @@ class _LetterPdf:
         *,
         x: float = _LEFT,
         width: float = _TEXT_WIDTH,
-        align: Align = Align.L,
         style: str = "",
         after: float | None = None,
     ) -> None:
         self._font(style)
         self.pdf.set_x(x)
         self.pdf.multi_cell(
-            width, self.line, _typeset(text), align=align, new_x=XPos.LMARGIN, new_y=YPos.NEXT
+            width, self.line, _typeset(text), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
         )
         self.pdf.ln(self.line * 0.6 if after is None else after)
+
+    def _whole_line(self, text: str, *, x: float, style: str = "", size: float) -> None:
+        """``text`` in one cell, which never wraps: nothing can break inside it."""
+        self._font(style, size)
+        self.pdf.set_x(x)
+        self.pdf.cell(
+            self.pdf.get_string_width(text) + 1.0,
+            max(self.line, size * 0.47) * 1.15,
+            text,
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
 
     def _sender_block(self) -> None:
         pdf = self.pdf
@@ -290,47 +322,29 @@ class _LetterPdf:
                 80.0, 4.0, _clean(text), align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
             )
 
-    def _window_lines(self) -> list[tuple[str, str]]:
-        letter = self.letter
-        lines = [
-            ("B", self._value(letter.recipient_name)),
-            ("", self._value(letter.recipient_title)),
-        ]
-        lines += [("", self._value(line)) for line in letter.recipient_address]
-        return [(style, text) for style, text in lines if text]
-
-    def _window_height(self, lines: Sequence[tuple[str, str]], size: float) -> float:
-        height = 0.0
-        for style, text in lines:
-            self.pdf.set_font(_FAMILY, style, size)
-            measured = self.pdf.multi_cell(
-                _WINDOW_WIDTH, size * 0.45, text, dry_run=True, output=MethodReturnValue.HEIGHT
-            )
-            if not isinstance(measured, float | int):
-                raise TypeError("fpdf2 returned no height for a dry run")
-            height += float(measured)
-        return height
-
     def _window_block(self) -> None:
-        """The recipient's name, title and postal address, inside the envelope's window."""
-        lines = self._window_lines()
+        """The window block (NF Z10-011, C4) line for line, as ``recipient_address`` has
+        it: each line in one cell, never wrapped, in the largest size that fits the
+        envelope's window across and down."""
+        lines = [line for line in self.letter.recipient_address if line]
         available = _WINDOW_BOTTOM - _WINDOW_TOP
-        size = next(
-            (s for s in _WINDOW_SIZES if self._window_height(lines, s) <= available),
-            _WINDOW_SIZES[-1],
-        )
+
+        def fits(size: float) -> bool:
+            self.pdf.set_font(_FAMILY, "", size)
+            widest = max((self.pdf.get_string_width(line) for line in lines), default=0.0)
+            return widest <= _WINDOW_WIDTH and len(lines) * size * 0.45 <= available
+
+        size = next((s for s in _WINDOW_SIZES if fits(s)), _WINDOW_SIZES[-1])
+        self.pdf.set_font(_FAMILY, "", size)
         self.pdf.set_xy(_WINDOW_X, _WINDOW_TOP)
-        for style, text in lines:
-            self.pdf.set_font(_FAMILY, style, size)
+        for line in lines:
             self.pdf.set_x(_WINDOW_X)
-            self.pdf.multi_cell(
-                _WINDOW_WIDTH, size * 0.45, text, align=Align.L, new_x=XPos.LMARGIN, new_y=YPos.NEXT
-            )
+            self.pdf.cell(_WINDOW_WIDTH, size * 0.45, line, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
 
     def _place_and_date(self) -> None:
         self._font("", 10.0)
         self.pdf.set_xy(_WINDOW_X, 97.0)
-        day = _ddmmyyyy(self.registered_on)
+        day = ddmmyyyy(self.registered_on)
         city = _clean(self.settings.city)
         when = f"{city}, le {day}" if city else f"Le {day}"
         self.pdf.cell(_WINDOW_WIDTH, 5.0, when, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
@@ -351,26 +365,12 @@ class _LetterPdf:
 
     def _subject(self) -> None:
         self.pdf.set_y(max(self.pdf.get_y(), 103.0) + 4.0)
-        self._paragraph(
-            f"Objet{_NBSP}: Inscription de votre établissement à la Plateforme Employeurs "
-            "Publics (PEP’s)",
-            style="B",
-            after=self.line * 1.2,
-        )
+        self._paragraph(self.wording.subject, style="B", after=self.line * 1.2)
 
     def _facts(self) -> None:
         """Who registered, when, and which establishment: the facts the law asks for (M2)."""
-        letter = self.letter
-        facts = (
-            ("Établissement", self._value(letter.designation)),
-            ("SIRET", _clean(letter.siret)),
-            ("Demandeur", self._value(letter.applicant_name)),
-            ("Fonction", self._value(letter.applicant_function)),
-            ("Courriel", self._value(letter.applicant_email)),
-            ("Date de la demande", _ddmmyyyy(self.registered_on)),
-        )
         label_width = 42.0
-        for label, value in facts:
+        for label, value in self.wording.facts:
             top = self.pdf.get_y()
             self._font("")
             self.pdf.set_text_color(70)
@@ -389,77 +389,64 @@ class _LetterPdf:
             )
         self.pdf.ln(self.line * 0.8)
 
-    def _withdrawal(self) -> None:
+    def _url(self, url: str, *, x: float) -> None:
+        """Rule P4: the withdrawal page's address on a line of its own, in the body size
+        or smaller, down to 7 pt, so that it fits whole; an address too long even then
+        breaks only after « / », « ? » or « & », each piece whole on its line (a piece
+        longer than the line, which no real address has, is cut where it must)."""
+        width = _LEFT + _TEXT_WIDTH - x
+        for size in (self.size, self.size - 1.0, self.size - 2.0, 7.0):
+            self._font("", size)
+            if self.pdf.get_string_width(url) <= width:
+                self._whole_line(url, x=x, size=size)
+                return
+        self._font("", 7.0)
+        pieces: list[str] = []
+        for part in _URL_BREAKS.split(url):
+            if pieces and self.pdf.get_string_width(pieces[-1] + part) <= width:
+                pieces[-1] += part
+                continue
+            while self.pdf.get_string_width(part) > width:
+                cut = max(
+                    (
+                        n
+                        for n in range(1, len(part) + 1)
+                        if self.pdf.get_string_width(part[:n]) <= width
+                    ),
+                    default=1,
+                )
+                pieces.append(part[:cut])
+                part = part[cut:]
+            pieces.append(part)
+        for piece in pieces:
+            self._whole_line(piece, x=x, size=7.0)
+
+    def _withdrawal(self, steps: WithdrawalWording) -> None:
         """Rule C9: how the legal representative withdraws the registration, and until when."""
-        letter = self.letter
-        if self.deadline is None:
-            raise ValueError("a classic enrolment letter needs its withdrawal deadline")
-        deadline = _ddmmyyyy(self.deadline)
-        self._paragraph(
-            "Si vous ne souhaitez pas que votre établissement soit inscrit, vous pouvez "
-            f"demander sa désinscription avant le {deadline}{_NBSP}:",
-            align=Align.J,
-            after=self.line * 0.3,
-        )
+        self._paragraph(steps.intro, after=self.line * 0.3)
         indent = _LEFT + 6.0
-        if letter.withdrawal_url:
+        if steps.url:
             self._paragraph(
-                f"•{_NBSP}rendez-vous à l’adresse{_NBSP}: {_clean(letter.withdrawal_url)}",
-                x=indent,
-                width=_TEXT_WIDTH - 6.0,
-                after=self.line * 0.2,
+                f"•{_NBSP}{steps.url_step}", x=indent, width=_TEXT_WIDTH - 6.0, after=0.0
             )
-        if letter.withdrawal_code:
+            self._url(steps.url, x=indent + 6.0)
+            self.pdf.ln(self.line * 0.2)
+        if steps.code:
             # P4: the code alone on its line, in one cell (a cell never wraps), so no line
             # break can cut it, and in bold, to be read without doubt. The address above
             # never carries it: however that address wraps, the code stays whole.
             self._paragraph(
-                f"•{_NBSP}puis saisissez le code de désinscription{_NBSP}:",
-                x=indent,
-                width=_TEXT_WIDTH - 6.0,
-                after=self.line * 0.1,
+                f"•{_NBSP}{steps.code_step}", x=indent, width=_TEXT_WIDTH - 6.0, after=0.0
             )
-            code = _clean(letter.withdrawal_code)
-            self._font("B", self.size + 2.0)
-            self.pdf.set_x(indent + 6.0)
-            self.pdf.cell(
-                self.pdf.get_string_width(code) + 1.0,
-                self.line * 1.3,
-                code,
-                new_x=XPos.LMARGIN,
-                new_y=YPos.NEXT,
-            )
-            self._font("")
-        self.pdf.ln(self.line * 0.4)
-        self._paragraph(
-            "Ce code est confidentiel : ne le communiquez qu’à une personne habilitée à agir "
-            "au nom de l’établissement.",
-            align=Align.J,
-        )
-        self._paragraph(
-            f"Sans demande de désinscription avant le {deadline}, l’inscription sera validée : "
-            "les Conditions Générales d’Utilisation de la plateforme seront tacitement "
-            "acceptées et le demandeur aura la qualité d’administrateur pour le compte de "
-            "votre établissement.",
-            align=Align.J,
-        )
-
-    def _net_entreprises(self) -> None:
-        self._paragraph(
-            "Le demandeur s’est identifié avec ses identifiants Net-Entreprises : "
-            "l’inscription est effective dès à présent et il dispose de la qualité "
-            "d’administrateur pour le compte de votre établissement. Ce courrier vous est "
-            "adressé pour information ; aucune démarche n’est attendue de votre part.",
-            align=Align.J,
-        )
+            self._whole_line(steps.code, x=indent + 6.0, style="B", size=self.size + 2.0)
+            self.pdf.ln(self.line * 0.4)
+            self._paragraph(steps.confidentiality)
+        else:
+            self.pdf.ln(self.line * 0.4)
+        self._paragraph(steps.otherwise)
 
     def _closing(self) -> None:
-        self._paragraph(
-            "Nous vous prions d’agréer, Madame, Monsieur, l’expression de nos salutations "
-            "distinguées.",
-            align=Align.J,
-            after=self.line * 1.5,
-        )
+        self._paragraph(self.wording.closing, after=self.line * 1.5)
         for index, text in enumerate(self.settings.signature):
             self._paragraph(
                 _clean(text),
@@ -494,32 +481,20 @@ class _LetterPdf:
     # -- the whole ----------------------------------------------------------------------
 
     def build(self) -> FPDF:
+        wording = self.wording
         self.pdf.add_page()
         self._sender_block()
         self._window_block()
         self._reference()
         self._place_and_date()
         self._subject()
-        self._paragraph("Madame, Monsieur,", after=self.line * 0.8)
-        verb = (
-            "a demandé l’inscription de votre établissement à la Plateforme Employeurs Publics "
-            "(PEP’s) de la Caisse des Dépôts et sa désignation comme administrateur des comptes "
-            "de l’établissement"
-            if self.letter.kind is LetterKind.CLASSIC_ENROLMENT
-            else "a inscrit votre établissement à la Plateforme Employeurs Publics (PEP’s) de "
-            "la Caisse des Dépôts, dont il est désormais administrateur des comptes"
-        )
-        self._paragraph(
-            f"Le {_ddmmyyyy(self.registered_on)}, {self._value(self.letter.applicant_name)} {verb}"
-            f"{_NBSP}:",
-            align=Align.L,
-            after=self.line * 0.5,
-        )
+        self._paragraph(wording.salutation, after=self.line * 0.8)
+        self._paragraph(wording.opening, after=self.line * 0.5)
         self._facts()
-        if self.letter.kind is LetterKind.CLASSIC_ENROLMENT:
-            self._withdrawal()
-        else:
-            self._net_entreprises()
+        if wording.withdrawal is not None:
+            self._withdrawal(wording.withdrawal)
+        if wording.information is not None:
+            self._paragraph(wording.information)
         self._closing()
         self._footer_and_marks()
         return self.pdf

@@ -1,49 +1,46 @@
-"""The letter to the legal representative (M2), in French, as printed and as shown in
-plain text by adapters that do not lay out their own."""
+"""The letter to the legal representative (M2), as plain text: the copy a
+:class:`~peps_onboarding.ports.LetterSender` that does not lay out its own prints or
+shows (``Letter.text``).
+
+Its words are :func:`~peps_onboarding.domain.letter_wording.letter_wording`'s, the
+same the PDF adapter lays out: the salutation, the withdrawal date (« jusqu’au
+JJ/MM/AAAA inclus ») and every sentence read the same on paper and here.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from ..domain.notifications import LetterKind, LetterNotification
-from .rendering import local_date
+from ..domain.letter_wording import letter_wording
+from ..domain.notifications import Letter, LetterNotification
+from .rendering import PARIS
 
 __all__ = ["letter_text"]
 
 
 def letter_text(
-    n: LetterNotification, *, withdrawal_url: str | None, withdrawal_code: str | None = None
+    n: LetterNotification | Letter,
+    *,
+    withdrawal_url: str | None,
+    withdrawal_code: str | None = None,
 ) -> str:
-    """Rule M2: who registered, when, and (classic path) how to withdraw within 8 days."""
-    lines = [
-        "Madame, Monsieur,",
-        "",
-        f"Le {local_date(n.registered_at)}, {n.applicant_name} ({n.applicant_function}, "
-        f"{n.applicant_email}) a demandé l'inscription de l'établissement {n.designation} "
-        f"(SIRET {n.siret}) à la Plateforme Employeurs Publics (PEP's), et sa désignation comme "
-        "administrateur des comptes de l'établissement.",
-    ]
-    if n.kind is LetterKind.CLASSIC_ENROLMENT and n.withdrawal_deadline is not None:
-        lines += [
-            "",
-            "Si vous n'êtes pas d'accord avec cette inscription, vous pouvez l'annuler jusqu'au "
-            f"{local_date(n.withdrawal_deadline - timedelta(seconds=1))} inclus en vous rendant "
-            f"à l'adresse suivante : {withdrawal_url}",
-            # P4: the code alone on its line, so that no wrapping can cut it.
-            *(
-                ["et en saisissant le code de désinscription :", withdrawal_code]
-                if withdrawal_code
-                else []
-            ),
-            "Sans retour de votre part dans ce délai de 8 jours calendaires, l'inscription sera "
-            "validée, les Conditions Générales d'Utilisation tacitement acceptées, et le "
-            "demandeur aura la qualité d'administrateur pour le compte de l'établissement.",
-        ]
-    else:
-        lines += [
-            "",
-            "Cette inscription a été effectuée avec des identifiants Net-Entreprises ; elle est "
-            "effective dès à présent.",
-        ]
-    lines += ["", "Nous vous prions d'agréer l'expression de nos salutations distinguées."]
+    """Rule M2: who registered, when, and (classic path) how to withdraw within 8 days.
+
+    The window block first (NF Z10-011, C4), then the body. The withdrawal URL and the
+    code each stand alone on their line (P4): nothing that wraps the text cuts them.
+    """
+    wording = letter_wording(
+        n, withdrawal_url=withdrawal_url, withdrawal_code=withdrawal_code, zone=PARIS
+    )
+    lines = [*n.recipient_address, "", wording.subject, "", wording.salutation, ""]
+    lines += [wording.opening, *(f"  {label} : {value}" for label, value in wording.facts)]
+    if wording.withdrawal is not None:
+        steps = wording.withdrawal
+        lines += ["", steps.intro]
+        if steps.url:
+            lines += [f"- {steps.url_step}", f"  {steps.url}"]
+        if steps.code:
+            lines += [f"- {steps.code_step}", f"  {steps.code}", "", steps.confidentiality]
+        lines += ["", steps.otherwise]
+    if wording.information is not None:
+        lines += ["", wording.information]
+    lines += ["", wording.closing]
     return "\n".join(lines)

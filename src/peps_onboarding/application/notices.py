@@ -20,6 +20,7 @@ from ..domain.notifications import (
     OutboxMessage,
     SealedLink,
 )
+from ..domain.postal import address_block
 from ..domain.transition import Transition
 from ..domain.values import Identifier
 from ..ports import UnitOfWork
@@ -197,14 +198,18 @@ def send_enrolment_letter(
     now: datetime,
     enrolment: Enrolment | None,
 ) -> None:
-    """Rule M2: a letter to the legal representative on every enrolment."""
+    """Rule M2: a letter to the legal representative on every enrolment, its window
+    block laid out to NF Z10-011 (C4) from the address as typed, and what its words
+    agree with: the representative's civilité and function, the applicant's civilité."""
     representative = deps.contracts.legal_representative(establishment.siret)
+    address = representative.address if representative else establishment.address
     if representative is not None:
         name, title = representative.display_name, representative.title
-        address = representative.address.lines()
+        civility = representative.civility
     else:
-        name, title = "Représentant légal", ""
-        address = establishment.address.lines() if establishment.address else ()
+        name, title, civility = "Représentant légal", "", None
+    recipient = [line for line in (name, title, establishment.designation) if line]
+    block = address_block(recipient, address) if address is not None else tuple(recipient)
     withdrawal = None
     deadline = None
     if enrolment is not None:
@@ -226,8 +231,10 @@ def send_enrolment_letter(
         designation=establishment.designation,
         recipient_name=name,
         recipient_title=title,
-        recipient_address=(establishment.designation, *address),
+        recipient_civility=civility,
+        recipient_address=block,
         applicant_name=applicant.holder.formal_name,
+        applicant_civility=applicant.holder.civility,
         applicant_function=applicant.holder.service_function.value,
         applicant_email=applicant.holder.email.value,
         registered_at=now,

@@ -16,6 +16,7 @@ from attrs import evolve, frozen
 from .errors import TransitionNotAllowedError
 from .links import LinkPurpose
 from .policy import Policy
+from .values import Civility
 
 __all__ = [
     "EmailKind",
@@ -106,6 +107,14 @@ class EmailNotification:
 
 @frozen(kw_only=True)
 class LetterNotification:
+    """Rule M2: the letter owed to the legal representative, as the outbox keeps it.
+
+    ``recipient_address`` is the whole window block as posted, recipient's lines first,
+    laid out to NF Z10-011 when the letter is owed (C4): at most 6 lines of at most 38
+    characters, the last in capitals without accents. The civilités make the letter's
+    words agree (« Madame la Maire, », « administratrice »); None says « Madame,
+    Monsieur, »."""
+
     kind: LetterKind
     siret: str
     designation: str
@@ -118,6 +127,8 @@ class LetterNotification:
     registered_at: datetime
     withdrawal_deadline: datetime | None = None
     withdrawal: SealedLink | None = None
+    recipient_civility: Civility | None = None
+    applicant_civility: Civility | None = None
 
 
 @frozen(kw_only=True)
@@ -232,7 +243,11 @@ class EmailMessage:
 
 @frozen(kw_only=True)
 class Letter:
-    """A letter ready to print, what the :class:`~peps_onboarding.ports.LetterSender` sends."""
+    """A letter ready to print, what the :class:`~peps_onboarding.ports.LetterSender` sends.
+
+    ``recipient_address`` is the window block, to print line for line (NF Z10-011, C4);
+    :func:`peps_onboarding.domain.letter_wording.letter_wording` gives its words, and
+    ``text`` is them laid out as plain text."""
 
     letter_id: str  # stable across retries
     kind: LetterKind
@@ -249,3 +264,6 @@ class Letter:
     withdrawal_code: str | None
     withdrawal_url: str | None
     text: str  # the French body, for adapters that do not lay out their own
+    # As on LetterNotification: the salutation and the applicant's words agree with them.
+    recipient_civility: Civility | None = None
+    applicant_civility: Civility | None = None
