@@ -49,9 +49,9 @@ def test_db_upgrade_creates_the_schema(
     line (not Alembic's chatter) and says which revision it reached."""
     with caplog.at_level(logging.INFO):
         assert main(["db", "upgrade", "--database", database]) == 0
-    assert "Schéma à jour (0005)" in capsys.readouterr().out
+    assert "Schéma à jour (0006)" in capsys.readouterr().out
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO] == [
-        "schéma créé (révision 0005)"
+        "schéma créé (révision 0006)"
     ]
     caplog.clear()
     assert main(["db", "upgrade", "--database", database]) == 0  # idempotent
@@ -548,7 +548,7 @@ def test_an_unexpected_failure_or_an_interruption_is_one_line_too(
 def test_scripts_read_json(database: str, capsys: pytest.CaptureFixture[str]) -> None:
     """Finding f: ``--json`` on ``db upgrade`` and ``directory import``."""
     assert main(["db", "upgrade", "--json", "--database", database]) == 0
-    assert json.loads(capsys.readouterr().out) == {"revision": "0005", "database": database}
+    assert json.loads(capsys.readouterr().out) == {"revision": "0006", "database": database}
     sample = resources.files("peps_onboarding") / "data" / "sample_directory.csv"
     with resources.as_file(sample) as path:
         assert main(["directory", "import", str(path), "--json", "--database", database]) == 0
@@ -601,6 +601,6 @@ def test_db_upgrade_and_the_demo_never_print_the_password(
         assert main(["demo", "--no-files", "--database", url]) == 0
     out = capsys.readouterr().out
     masked = url.replace("s3cret-pw", "***")
-    assert f"Schéma à jour (0005) : {masked}" in out
+    assert f"Schéma à jour (0006) : {masked}" in out
     assert f"Base de données : {masked}" in out
     assert "s3cret-pw" not in out + caplog.text

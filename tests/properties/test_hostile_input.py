@@ -49,7 +49,7 @@ from peps_onboarding import (
 )
 from peps_onboarding.domain.events import AccountBlocked, LoginFailed
 from peps_onboarding.domain.links import normalise_code
-from peps_onboarding.domain.values import Civility, InvalidFieldError
+from peps_onboarding.domain.values import Civility, InvalidFieldError, parse_city
 from peps_onboarding.testing import COMMUNE, COMMUNE_CONTRACT, PASSWORD, Journey
 from peps_onboarding.testing.journeys import holder_form, net_entreprises_form
 
@@ -106,6 +106,9 @@ _HOSTILE_CHARACTERS = st.one_of(
     st.characters(categories=["Mn"]),
     st.characters(categories=["Co", "So"]),
     st.sampled_from("<>\"'%{}$;\\/.@&#"),
+    # Rule E1: digits of other scripts, which int() and phonenumbers read as ASCII.
+    st.characters(categories=["Nd"]).filter(lambda c: not c.isascii()),
+    st.sampled_from("０３٣۳३²³¹"),
 )
 _BLANKS = st.text(alphabet=" \t\n\r\u00a0\u2003\u3000", max_size=3)
 _PIECES = st.one_of(
@@ -265,7 +268,7 @@ def holder_fields(prefix: tuple[str, ...], *, names: bool = True) -> list[Any]:
         ),
         ("voie", (*address, "street"), parses(TextLine.parse)),
         ("code_postal", (*address, "postal_code"), parses(PostalCode.parse)),
-        ("ville", (*address, "city"), parses(TextLine.parse)),
+        ("ville", (*address, "city"), parses(parse_city)),
         ("complement_adresse", (*address, "address_complement"), parses(TextLine.parse_optional)),
         (
             "complement_identification",
@@ -921,3 +924,80 @@ def test_history_survives_hostile_sirets(value: object) -> None:
     value = concrete(value, field, base)
     platform = journey.platform
     attempt(journey, base, field, value, lambda c: platform.history(c.siret))
+
+
+# --- E1: look-alike digits in every numeric field ----------------------------------------
+
+# Any digit of another script (Unicode « Nd »: fullwidth, Arabic-Indic, Devanagari…) and
+# the superscripts that ``str.isdigit`` also takes: restated here, not the code's set.
+LOOK_ALIKE_DIGITS = st.one_of(
+    st.characters(categories=["Nd"]).filter(lambda c: not "0" <= c <= "9"),
+    st.sampled_from("²³¹⁰⁴⁵"),
+)
+
+
+@st.composite
+def with_look_alikes(draw: st.DrawFn, valid: str) -> str:
+    """``valid`` with one or more of its ASCII digits written in another script."""
+    positions = [i for i, c in enumerate(valid) if "0" <= c <= "9"]
+    chosen = draw(st.sets(st.sampled_from(positions), min_size=1))
+    chars = list(valid)
+    for index in chosen:
+        chars[index] = draw(LOOK_ALIKE_DIGITS)
+    return "".join(chars)
+
+
+def refused_on(journey: Journey, key: str, act: Callable[[], object]) -> None:
+    """The use case refuses with a French error on ``key`` alone and stores nothing."""
+    db = journey.world.database
+    before = Snapshot.of(db)
+    with pytest.raises(ValidationError) as error:
+        act()
+    assert set(error.value.fields) == {key}, error.value.fields
+    assert_french(error.value.messages[key])
+    assert "0 à 9" in error.value.messages[key]
+    assert Snapshot.of(db) == before, "stored something after a field error"
+
+
+@pytest.mark.rule("E1", "C1")
+@pytest.mark.parametrize(
+    ("key", "attribute", "valid"),
+    [("siret", "siret", "213 300 635 00017"), ("numero_contrat", "contract_number", "FM330063")],
+)
+@settings(max_examples=60)
+@given(data=st.data())
+def test_step_one_refuses_look_alike_digits(
+    key: str, attribute: str, valid: str, data: st.DataObject
+) -> None:
+    """A SIRET or contract number with any digit of another script is refused on its
+    field, never read as the ASCII digit it resembles."""
+    journey = Journey.start()
+    typed = data.draw(with_look_alikes(valid))
+    base = EstablishmentIdentification(
+        siret=COMMUNE, contract_number=COMMUNE_CONTRACT, captcha_response="trombone"
+    )
+    command = evolve(base, **{attribute: typed})
+    refused_on(journey, key, lambda: journey.platform.identify_establishment(command))
+
+
+@pytest.mark.rule("E1", "C4")
+@pytest.mark.parametrize(
+    ("key", "path", "valid"),
+    [
+        ("code_postal", ("holder", "address", "postal_code"), "33160"),
+        ("telephone", ("holder", "phone"), "05 56 11 41 23"),
+        ("telephone", ("holder", "phone"), "+33 5 56 11 41 23"),
+    ],
+)
+@settings(max_examples=60)
+@given(data=st.data())
+def test_the_form_refuses_look_alike_digits(
+    key: str, path: tuple[str, ...], valid: str, data: st.DataObject
+) -> None:
+    """Code postal and téléphone with any digit of another script: refused on that
+    field, nothing stored (phonenumbers alone would have read them as ASCII)."""
+    journey = Journey.start()
+    typed = data.draw(with_look_alikes(valid))
+    base = ClassicRegistration(proof=journey.proof(), holder=holder_form(), terms_accepted=True)
+    command = put(base, path, typed)
+    refused_on(journey, key, lambda: journey.platform.register(command))

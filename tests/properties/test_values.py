@@ -8,6 +8,7 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
@@ -17,10 +18,25 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from stdnum.fr import siret as stdnum_siret
 
-from peps_onboarding import EmailAddress, FixedPhone, Identifier, Policy, PostalCode, Siret
+from peps_onboarding import (
+    ContractNumber,
+    EmailAddress,
+    FixedPhone,
+    Identifier,
+    Policy,
+    PostalCode,
+    Siret,
+    TextLine,
+)
 from peps_onboarding.domain.password import PASSWORD_OK_MESSAGE, PasswordRule, check_password
 from peps_onboarding.domain.policy import add_months
-from peps_onboarding.domain.values import InvalidFieldError
+from peps_onboarding.domain.values import (
+    ADDRESS_LINE_MAX_LENGTH,
+    CITY_MAX_LENGTH,
+    InvalidFieldError,
+    LegalCategory,
+    parse_city,
+)
 
 PARIS = ZoneInfo("Europe/Paris")
 
@@ -472,3 +488,140 @@ def test_expiry_is_eighteen_months_after_access_the_seeds_example() -> None:
     expiry = Policy().expiry_from(datetime(2024, 3, 21, tzinfo=PARIS))
     assert expiry.astimezone(PARIS).date() == datetime(2025, 9, 21).date()
     assert expiry == datetime(2025, 9, 21, tzinfo=PARIS)
+
+
+# --- E1: a digit is one of the ASCII digits 0–9 ------------------------------------------
+
+# Digits of every other script (Unicode « Nd ») and the superscripts ``str.isdigit``
+# takes too; ``int()``, ``\d`` and phonenumbers read most of them as ASCII digits.
+FOREIGN_DIGITS = st.one_of(
+    st.characters(categories=["Nd"]).filter(lambda c: not "0" <= c <= "9"),
+    st.sampled_from("²³¹⁰"),
+)
+
+
+@st.composite
+def look_alike(draw: st.DrawFn, valid: str) -> str:
+    """``valid`` with at least one of its ASCII digits written in another script."""
+    positions = [i for i, c in enumerate(valid) if "0" <= c <= "9"]
+    chosen = draw(st.sets(st.sampled_from(positions), min_size=1))
+    return "".join(draw(FOREIGN_DIGITS) if i in chosen else c for i, c in enumerate(valid))
+
+
+NUMERIC_VALUES = [
+    pytest.param(Siret.parse, "213 300 635 00017", id="siret"),
+    pytest.param(PostalCode.parse, "33160", id="code_postal"),
+    pytest.param(FixedPhone.parse, "05 56 11 41 23", id="telephone"),
+    pytest.param(FixedPhone.parse, "+33 5 56 11 41 23", id="telephone_international"),
+    pytest.param(ContractNumber.parse, "FM330063", id="numero_contrat"),
+    pytest.param(Identifier.parse, "JDA000001", id="identifiant"),
+    pytest.param(LegalCategory, "7210", id="categorie_juridique"),
+]
+
+
+@pytest.mark.rule("E1")
+@pytest.mark.parametrize(("parse", "valid"), NUMERIC_VALUES)
+@settings(max_examples=60)
+@given(data=st.data())
+def test_every_numeric_value_refuses_digits_of_other_scripts(
+    parse: Callable[[str], object], valid: str, data: st.DataObject
+) -> None:
+    """A valid value with any digit written in another script is a field error with a
+    French message, never read (and stored) as the ASCII digit it resembles."""
+    assert parse(valid)  # the ASCII value itself is right
+    typed = data.draw(look_alike(valid))
+    with pytest.raises(InvalidFieldError) as refused:
+        parse(typed)
+    assert re.search(r"[éèàç]|\b(?:le|la|de|des|doit|ce)\b", str(refused.value))
+
+
+@pytest.mark.rule("E1", "C4")
+@pytest.mark.parametrize(
+    ("parse", "typed", "message"),
+    [
+        (PostalCode.parse, "３３０００", "Le code postal doit comporter 5 chiffres de 0 à 9."),
+        (PostalCode.parse, "٣٣٠٠٠", "Le code postal doit comporter 5 chiffres de 0 à 9."),
+        (
+            FixedPhone.parse,
+            "０５ ５６ １１ ４１ ２３",
+            "Le numéro de téléphone fixe doit comporter 10 chiffres de 0 à 9.",
+        ),
+        (Siret.parse, "٢١٣٣٠٠٦٣٥٠٠٠١٧", "Le SIRET doit être composé de 14 chiffres de 0 à 9."),
+        (
+            ContractNumber.parse,
+            "FM３３００６３",
+            "Le numéro de contrat ne doit contenir que des lettres et des chiffres de 0 à 9.",
+        ),
+    ],
+)
+def test_look_alike_digits_are_told_to_be_typed_0_to_9(
+    parse: Callable[[str], object], typed: str, message: str
+) -> None:
+    """The message says what to type instead: the digits 0 to 9."""
+    with pytest.raises(InvalidFieldError) as refused:
+        parse(typed)
+    assert refused.value.error.message == message
+
+
+@pytest.mark.rule("E1")
+@pytest.mark.parametrize("typed", ["ﬁ330063", "FM33006ı", "ſM330063"])
+def test_a_contract_number_never_gains_letters_by_capitalisation(typed: str) -> None:
+    """« ﬁ » upper-cases to « FI » and « ı » to « I »: refused, never stored as ASCII."""
+    with pytest.raises(InvalidFieldError):
+        ContractNumber.parse(typed)
+
+
+# --- C4: every real address fits --------------------------------------------------------
+
+REAL_ADDRESS_LINES = [
+    "12 avenue du Maréchal de Lattre de Tassigny",
+    "145 boulevard du Général Charles de Gaulle et de la Libération",
+    "Allée des Anciens Combattants d'Afrique du Nord",
+    "Résidence les Jardins de Saint-Exupéry, bâtiment C, escalier 4",
+]
+REAL_COMMUNES = [
+    "Saint-Rémy-en-Bouzemont-Saint-Genest-et-Isson",
+    "Y",
+    "L'Haÿ-les-Roses",
+    "Bordeaux Cedex 9",
+    "Saint-Germain-de-Tournebut Cedex",
+]
+
+
+@pytest.mark.rule("C4")
+@pytest.mark.parametrize("typed", REAL_ADDRESS_LINES)
+def test_real_street_lines_are_accepted_as_typed(typed: str) -> None:
+    """Street and complement lines longer than the envelope's 38 characters are kept."""
+    assert TextLine.parse(typed).value == typed
+    assert TextLine.parse_optional(typed) == TextLine.parse(typed)
+
+
+@pytest.mark.rule("C4")
+@pytest.mark.parametrize("typed", REAL_COMMUNES)
+def test_real_commune_names_are_accepted_as_typed(typed: str) -> None:
+    """The longest commune name (45 characters) and the shortest (« Y ») are villes."""
+    assert parse_city(typed).value == typed
+
+
+@pytest.mark.rule("C4")
+@given(
+    line=st.text(
+        alphabet=st.characters(categories=["L", "Nd", "Zs"], codec="utf-8"), min_size=1
+    ).filter(lambda t: t.strip() and t.isprintable())
+)
+def test_address_lines_are_refused_only_beyond_their_caps(line: str) -> None:
+    """Letters, digits and spaces: a line is refused for its length only, past 100
+    characters (60 for the ville), with a French message saying the cap."""
+    collapsed = " ".join(unicodedata.normalize("NFC", line).split())
+    if len(collapsed) <= ADDRESS_LINE_MAX_LENGTH:
+        assert TextLine.parse(line).value == collapsed
+    else:
+        with pytest.raises(InvalidFieldError) as refused:
+            TextLine.parse(line)
+        assert refused.value.error.message in {
+            "Ce champ ne doit pas dépasser 100 caractères.",
+            "Ce champ est trop long.",
+        }
+    if len(collapsed) > CITY_MAX_LENGTH:
+        with pytest.raises(InvalidFieldError):
+            parse_city(line)

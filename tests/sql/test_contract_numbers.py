@@ -130,7 +130,7 @@ def test_a_database_with_a_shared_number_is_not_upgraded_until_the_operator_choo
             connection.execute(delete(contracts).where(contracts.c.siret == COMMUNE.value))
         upgrade(url)
         with SqlDatabase(url) as database:
-            assert database.revision() == "0005"
+            assert database.revision() == "0006"
             directory = SqlDirectory(database)
             assert directory.contract(HOSPITAL, NUMBER) is not None
     finally:

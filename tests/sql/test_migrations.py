@@ -37,7 +37,7 @@ from peps_onboarding.domain.values import (
 )
 from peps_onboarding.serialization import converter
 
-HEAD = "0005"
+HEAD = "0006"
 AT = datetime(2024, 3, 13, 9, 30, tzinfo=UTC)
 SIRET = Siret.parse("21330063500017")
 IDENTIFIER = Identifier.build("JDU", 7)

@@ -37,6 +37,8 @@ from peps_onboarding.adapters.sql.directory_tables import (
 )
 from peps_onboarding.adapters.sql.metadata import metadata
 from peps_onboarding.domain.values import (
+    ADDRESS_LINE_MAX_LENGTH,
+    CITY_MAX_LENGTH,
     ContractNumber,
     InvalidFieldError,
     PersonName,
@@ -436,7 +438,9 @@ def _blank_or(parse: Callable[[str], Any]) -> Callable[[str], Any]:
 # (the other columns share one of these parsers, or have no shortcut).
 _REFERENCES: dict[str, Callable[[str], Any]] = {
     "designation": lambda raw: TextLine.parse(raw, max_length=200).value,
-    "voie": _blank_or(lambda raw: TextLine.parse(raw, max_length=38).value),
+    # Rule C4: addresses as typed, with the form's caps (the letter fits them to 38).
+    "voie": _blank_or(lambda raw: TextLine.parse(raw, max_length=ADDRESS_LINE_MAX_LENGTH).value),
+    "ville": _blank_or(lambda raw: TextLine.parse(raw, max_length=CITY_MAX_LENGTH).value),
     "rl_qualite": _blank_or(lambda raw: TextLine.parse(raw, max_length=100).value),
     "rl_nom": _blank_or(lambda raw: PersonName.parse(raw).value),
     "code_postal": _blank_or(lambda raw: PostalCode.parse(raw).value),
@@ -446,6 +450,8 @@ _CANONICAL = st.sampled_from(
     [
         *("Commune de Saint-Aubin-de-Médoc", "Lefèvre", "O'Neil", "33160", "00160", "FM330063"),
         *("Saint-Aubin-de-Me\u0301doc", "Lefe\u0300vre", "b" * 38, "b" * 39, "b" * 201),
+        *("Saint-Rémy-en-Bouzemont-Saint-Genest-et-Isson", "b" * 60, "b" * 61),
+        *("b" * 100, "b" * 101),
     ]
 )
 

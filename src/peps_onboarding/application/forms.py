@@ -20,6 +20,7 @@ from ..domain.values import (
     PostalAddress,
     PostalCode,
     TextLine,
+    parse_city,
 )
 from .commands import AddressForm, HolderForm, NetEntreprisesForm
 
@@ -57,9 +58,12 @@ class FormParser:
 
 
 def _address(form: FormParser, raw: AddressForm) -> PostalAddress | None:
+    """Rule C4: the address as typed, every real one accepted (lines up to
+    ``ADDRESS_LINE_MAX_LENGTH``, the ville up to ``CITY_MAX_LENGTH`` characters); the
+    letter fits it to the postal standard (``domain.postal``), never this form."""
     street = form.field("voie", TextLine.parse, raw.street)
     postal_code = form.field("code_postal", PostalCode.parse, raw.postal_code)
-    city = form.field("ville", TextLine.parse, raw.city)
+    city = form.field("ville", parse_city, raw.city)
     address_complement = form.field(
         "complement_adresse", TextLine.parse_optional, raw.address_complement
     )

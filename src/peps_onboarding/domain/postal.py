@@ -113,7 +113,6 @@ TITLES: Final[dict[str, str]] = {
     "PROFESSEUR": "PR",
     "PRESIDENT": "PDT",
     "MONSEIGNEUR": "MGR",
-    "NOTRE": "N",
     "GRAND": "GD",
     "GRANDE": "GDE",
     "PETIT": "PT",

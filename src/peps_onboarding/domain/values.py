@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 import re
 import unicodedata
-from typing import Self
+from typing import Final, Self
 
 import email_validator
 import phonenumbers
@@ -21,6 +21,8 @@ from stdnum.fr import siret as stdnum_siret
 from .errors import FieldError
 
 __all__ = [
+    "ADDRESS_LINE_MAX_LENGTH",
+    "CITY_MAX_LENGTH",
     "Civility",
     "ContractNumber",
     "EmailAddress",
@@ -33,6 +35,7 @@ __all__ = [
     "PostalCode",
     "Siret",
     "TextLine",
+    "parse_city",
 ]
 
 
@@ -42,6 +45,24 @@ class InvalidFieldError(ValueError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.error = FieldError(code, message)
+
+
+# Rule E1: a digit is one of the ASCII digits. ``str.isdigit``, ``int()`` and ``\d`` in
+# ``re`` also take the digits of other scripts (« ３３０００ », « ٣٣٠٠٠ ») and ``int()``
+# would store them as ASCII: every numeric pattern below spells ``[0-9]``.
+_ASCII_DIGITS: Final = frozenset("0123456789")
+
+
+def _ascii_digits(text: str) -> bool:
+    """Whether ``text`` is one or more ASCII digits, and nothing else (rule E1)."""
+    return bool(text) and all(c in _ASCII_DIGITS for c in text)
+
+
+def _refuse_foreign_digits(text: str, code: str, message: str) -> None:
+    """Rule E1: a digit of another script (fullwidth « ３ », Arabic-Indic « ٣ », the
+    superscript « ³ »…) gets its own message, so the person knows what to retype."""
+    if any(c.isdigit() and c not in _ASCII_DIGITS for c in text):
+        raise InvalidFieldError(code, message)
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2064\ufeff]")
@@ -106,7 +127,10 @@ class Siret:
     def parse(cls, raw: object) -> Self:
         text = _clean(raw)
         compact = text.replace(" ", "").replace(".", "")
-        if not compact.isascii() or not compact.isdigit():
+        _refuse_foreign_digits(
+            compact, "siret.digits", "Le SIRET doit être composé de 14 chiffres de 0 à 9."
+        )
+        if not _ascii_digits(compact):
             raise InvalidFieldError("siret.format", "Le SIRET doit être composé de 14 chiffres.")
         if len(compact) != 14:
             raise InvalidFieldError("siret.length", "Le SIRET doit être composé de 14 chiffres.")
@@ -147,19 +171,26 @@ class ContractNumber:
 
     @classmethod
     def parse(cls, raw: object) -> Self:
-        text = _clean(raw).replace(" ", "").upper()
-        if not _CONTRACT.fullmatch(text):
+        text = _clean(raw).replace(" ", "")
+        _refuse_foreign_digits(
+            text,
+            "contract.digits",
+            "Le numéro de contrat ne doit contenir que des lettres et des chiffres de 0 à 9.",
+        )
+        # ASCII before capitals: ``upper()`` turns « ﬁ » into « FI » and « ı » into « I »,
+        # which would store letters and digits the person never typed (rule E1).
+        if not text.isascii() or not _CONTRACT.fullmatch(text.upper()):
             raise InvalidFieldError(
                 "contract.format",
                 "Le numéro de contrat ne doit contenir que des lettres et des chiffres.",
             )
-        return cls(text)
+        return cls(text.upper())
 
     def __str__(self) -> str:
         return self.value
 
 
-_LEGAL_CATEGORY = re.compile(r"^\d{4}$")
+_LEGAL_CATEGORY = re.compile(r"[0-9]{4}")
 
 
 @frozen
@@ -176,7 +207,7 @@ class LegalCategory:
         return self.code
 
 
-_IDENTIFIER = re.compile(r"^[A-Z]{3}\d{6}$")
+_IDENTIFIER = re.compile(r"[A-Z]{3}[0-9]{6}")
 # Letters NFKD does not decompose, folded as French (and neighbours) spell them.
 _LIGATURES = str.maketrans(
     {"Œ": "OE", "œ": "oe", "Æ": "AE", "æ": "ae", "ß": "ss", "Ø": "O", "ø": "o", "Ł": "L", "ł": "l"}
@@ -191,7 +222,9 @@ class Identifier:
 
     @classmethod
     def parse(cls, raw: object) -> Self:
-        text = _clean(raw).upper()
+        text = _clean(raw)
+        # ASCII before capitals, as for contract numbers (rule E1).
+        text = text.upper() if text.isascii() else text
         if not _IDENTIFIER.fullmatch(text):
             raise InvalidFieldError(
                 "identifier.format",
@@ -266,18 +299,31 @@ def _fold(text: str) -> str:
 
 _FREE_TEXT_FORBIDDEN = re.compile(r"[<>{}\[\]\\|`$^~=;*\"@]")
 
+# Rule C4: every real French address is accepted as typed, and huge text is not.
+#: Numéro et libellé de la voie, compléments, lieu-dit: 100 characters. Real street
+#: lines pass 38 characters every day (« 12 avenue du Maréchal de Lattre de Tassigny »
+#: has 43); 100 leaves room for the longest dedications, a « bis » and a voie type
+#: written in full, and still bounds what a hostile form can make us store.
+ADDRESS_LINE_MAX_LENGTH: Final = 100
+#: Ville: 60 characters. The longest commune name has 45
+#: (« Saint-Rémy-en-Bouzemont-Saint-Genest-et-Isson »); a « Cedex 16 » after it fits.
+CITY_MAX_LENGTH: Final = 60
+
 
 @frozen
 class TextLine:
     """A free-text line (service, address line): printable, bounded, no markup characters.
 
-    Address lines follow the French postal standard: 38 characters at most.
+    Rule C4: an address line is taken as typed, up to :data:`ADDRESS_LINE_MAX_LENGTH`
+    characters (the default). The postal standard's 38 characters are the letter's
+    concern, met by :func:`peps_onboarding.domain.postal.address_block` when it lays
+    the address out, never by refusing a real address here.
     """
 
     value: str
 
     @classmethod
-    def parse(cls, raw: object, *, max_length: int = 38) -> Self:
+    def parse(cls, raw: object, *, max_length: int = ADDRESS_LINE_MAX_LENGTH) -> Self:
         text = _clean(raw)
         if len(text) > max_length:
             raise InvalidFieldError(
@@ -290,13 +336,26 @@ class TextLine:
         return cls(text)
 
     @classmethod
-    def parse_optional(cls, raw: object, *, max_length: int = 38) -> Self | None:
+    def parse_optional(
+        cls, raw: object, *, max_length: int = ADDRESS_LINE_MAX_LENGTH
+    ) -> Self | None:
         if raw is None or (isinstance(raw, str) and not raw.strip()):
             return None
         return cls.parse(raw, max_length=max_length)
 
     def __str__(self) -> str:
         return self.value
+
+
+def parse_city(raw: object) -> TextLine:
+    """Rule C4: the ville, as typed, up to :data:`CITY_MAX_LENGTH` characters and with
+    at least one letter (a commune has a name; digits alone are no town)."""
+    city = TextLine.parse(raw, max_length=CITY_MAX_LENGTH)
+    if not any(c.isalpha() for c in city.value):
+        raise InvalidFieldError(
+            "city.format", "Le nom de la ville doit contenir des lettres (ex. : Bordeaux)."
+        )
+    return city
 
 
 @frozen
@@ -356,7 +415,9 @@ class EmailAddress:
         return self.value
 
 
-_PHONE_SHAPE = re.compile(r"^(?:\+33|0033|0)[1-9]\d{8}$")
+# ASCII digits only (rule E1): phonenumbers itself reads fullwidth and Arabic-Indic
+# digits as ASCII ones, so this shape is checked before it ever sees the number.
+_PHONE_SHAPE = re.compile(r"(?:\+33|0033|0)[1-9][0-9]{8}")
 _ACCEPTED_PHONE_TYPES = frozenset(
     {
         phonenumbers.PhoneNumberType.FIXED_LINE,
@@ -387,6 +448,11 @@ class FixedPhone:
     def parse(cls, raw: object) -> Self:
         text = _clean(raw)
         compact = re.sub(r"[ .\-]", "", text)
+        _refuse_foreign_digits(
+            compact,
+            "phone.digits",
+            "Le numéro de téléphone fixe doit comporter 10 chiffres de 0 à 9.",
+        )
         if compact.startswith("+33(0)"):
             compact = "+33" + compact[6:]
         # phonenumbers is lenient with trailing junk: check the shape first.
@@ -416,16 +482,24 @@ class FixedPhone:
         return self.national
 
 
-_POSTAL_CODE = re.compile(r"^\d{5}$")
+_POSTAL_CODE = re.compile(r"[0-9]{5}")
 
 
 @frozen
 class PostalCode:
+    """Rules C4 and E1: exactly 5 ASCII digits (``33000``; « 33 000 » is taken too).
+
+    No French code postal starts with 00; Corsica's are 20xxx (« 2A » is the
+    département's code, never a postal code's)."""
+
     value: str
 
     @classmethod
     def parse(cls, raw: object) -> Self:
         text = _clean(raw).replace(" ", "")
+        _refuse_foreign_digits(
+            text, "postal_code.digits", "Le code postal doit comporter 5 chiffres de 0 à 9."
+        )
         if not _POSTAL_CODE.fullmatch(text) or text.startswith("00"):
             raise InvalidFieldError(
                 "postal_code.format", "Le code postal doit comporter 5 chiffres."
@@ -465,14 +539,12 @@ class PostalAddress:
     locality: TextLine | None = None
 
     def lines(self) -> tuple[str, ...]:
-        """The address as printed on an envelope, optional lines left out."""
-        parts = (
-            self.identification_complement,
-            self.address_complement,
-            self.street,
-            self.locality,
-        )
-        return (
-            *(str(p) for p in parts if p is not None),
-            f"{self.postal_code} {str(self.city).upper()}",
-        )
+        """The address alone as printed on an envelope, to NF Z10-011 (rule C4): optional
+        lines left out, at most 38 characters a line, the last « CODE POSTAL VILLE ».
+
+        A letter prints the recipient above it: use
+        :func:`peps_onboarding.domain.postal.address_block`, which fits both in six lines.
+        """
+        from .postal import address_block  # postal builds on this module
+
+        return address_block((), self)

@@ -59,6 +59,8 @@ from ...domain.values import (
     _FREE_TEXT_FORBIDDEN,
     _LA_POSTE_SIREN,
     _NAME,
+    ADDRESS_LINE_MAX_LENGTH,
+    CITY_MAX_LENGTH,
     Civility,
     ContractNumber,
     InvalidFieldError,
@@ -301,7 +303,10 @@ def _contract(raw: str) -> str | None:
     return ContractNumber.parse(raw).value
 
 
-_ADDRESS_LINE: Final = _text(38, optional=True)  # the postal standard's 38 characters
+# Rule C4: addresses as typed (the letter fits them to the postal standard's 38
+# characters a line, domain.postal), with the form's caps.
+_ADDRESS_LINE: Final = _text(ADDRESS_LINE_MAX_LENGTH, optional=True)
+_CITY: Final = _text(CITY_MAX_LENGTH, optional=True)
 _OPTIONAL_POSTAL_CODE: Final = _optional(_postal_code)
 _OPTIONAL_NAME: Final = _optional(_name)
 
@@ -315,7 +320,7 @@ _PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "fonds": _optional(_fund),
     "voie": _ADDRESS_LINE,
     "code_postal": _OPTIONAL_POSTAL_CODE,
-    "ville": _ADDRESS_LINE,
+    "ville": _CITY,
     "complement_adresse": _ADDRESS_LINE,
     "complement_identification": _ADDRESS_LINE,
     "lieu_dit": _ADDRESS_LINE,
@@ -325,7 +330,7 @@ _PARSERS: Final[Mapping[str, Callable[[str], Any]]] = {
     "rl_qualite": _text(100, optional=True),
     "rl_voie": _ADDRESS_LINE,
     "rl_code_postal": _OPTIONAL_POSTAL_CODE,
-    "rl_ville": _ADDRESS_LINE,
+    "rl_ville": _CITY,
 }
 
 # Groups of columns given together or not at all: (columns, French name of the group).

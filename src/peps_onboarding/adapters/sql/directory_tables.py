@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import Boolean, Column, ForeignKey, Index, PrimaryKeyConstraint, String, Table
 
+# Rule C4: addresses as typed; the letter fits them to 38 characters, not the schema.
+from ...domain.values import ADDRESS_LINE_MAX_LENGTH, CITY_MAX_LENGTH
 from .metadata import metadata
 
 __all__ = ["contracts", "establishments", "legal_representatives"]
@@ -20,12 +22,12 @@ establishments = Table(
     Column("legal_category", String(4), nullable=False),
     Column("closed", Boolean, nullable=False, default=False),
     Column("legal_unit_ceased", Boolean, nullable=False, default=False),
-    Column("street", String(38)),
+    Column("street", String(ADDRESS_LINE_MAX_LENGTH)),
     Column("postal_code", String(5)),
-    Column("city", String(38)),
-    Column("address_complement", String(38)),
-    Column("identification_complement", String(38)),
-    Column("locality", String(38)),
+    Column("city", String(CITY_MAX_LENGTH)),
+    Column("address_complement", String(ADDRESS_LINE_MAX_LENGTH)),
+    Column("identification_complement", String(ADDRESS_LINE_MAX_LENGTH)),
+    Column("locality", String(ADDRESS_LINE_MAX_LENGTH)),
 )
 
 contracts = Table(
@@ -48,10 +50,10 @@ legal_representatives = Table(
     Column("last_name", String(64), nullable=False),
     Column("first_name", String(64), nullable=False),
     Column("title", String(100), nullable=False, default=""),
-    Column("street", String(38), nullable=False),
+    Column("street", String(ADDRESS_LINE_MAX_LENGTH), nullable=False),
     Column("postal_code", String(5), nullable=False),
-    Column("city", String(38), nullable=False),
-    Column("address_complement", String(38)),
-    Column("identification_complement", String(38)),
-    Column("locality", String(38)),
+    Column("city", String(CITY_MAX_LENGTH), nullable=False),
+    Column("address_complement", String(ADDRESS_LINE_MAX_LENGTH)),
+    Column("identification_complement", String(ADDRESS_LINE_MAX_LENGTH)),
+    Column("locality", String(ADDRESS_LINE_MAX_LENGTH)),
 )

@@ -27,6 +27,8 @@ from sqlalchemy import (
     text,
 )
 
+# Rule C4: addresses as typed; the letter fits them to 38 characters, not the schema.
+from ...domain.values import ADDRESS_LINE_MAX_LENGTH, CITY_MAX_LENGTH
 from .metadata import UtcDateTime, metadata
 
 __all__ = [
@@ -74,12 +76,12 @@ accounts = Table(
     Column("email", String(254), nullable=False),
     Column("phone", String(10), nullable=False),
     Column("service_function", String(100), nullable=False),
-    Column("street", String(38), nullable=False),
+    Column("street", String(ADDRESS_LINE_MAX_LENGTH), nullable=False),
     Column("postal_code", String(5), nullable=False),
-    Column("city", String(38), nullable=False),
-    Column("address_complement", String(38)),
-    Column("identification_complement", String(38)),
-    Column("locality", String(38)),
+    Column("city", String(CITY_MAX_LENGTH), nullable=False),
+    Column("address_complement", String(ADDRESS_LINE_MAX_LENGTH)),
+    Column("identification_complement", String(ADDRESS_LINE_MAX_LENGTH)),
+    Column("locality", String(ADDRESS_LINE_MAX_LENGTH)),
     Column("net_entreprises", Boolean, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("password_hash", String(255)),
