@@ -154,12 +154,7 @@ class _Stage:
         self.out(_quoted(mail.text.rstrip()))
 
     def _letter(self, letter: Letter) -> None:
-        self.out("   ✉ Courrier postal :")
-        block = list(letter.recipient_address)
-        if letter.recipient_name not in block[0]:
-            block[:0] = [letter.recipient_name, letter.recipient_title]
-        self.out(_quoted("\n".join(line for line in block if line)))
-        self.out("     |")
+        self.out("   ✉ Courrier postal (la fenêtre de l'enveloppe, puis la lettre) :")
         self.out(_quoted(letter.text))
 
     def refused(self, label: str, action: Callable[[], object]) -> None:
