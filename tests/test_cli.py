@@ -292,7 +292,8 @@ def test_worker_takes_its_claim_lease_and_batch_from_the_command_line(
     )
     assert seen == [(timedelta(minutes=5), 100), (timedelta(minutes=15), 20)]
     capsys.readouterr()
-    for wrong in (["--lease", "0"], ["--lease", "soon"], ["--batch", "-3"]):
+    # E1: « ２０ » is no number either, though int() reads it as 20.
+    for wrong in (["--lease", "0"], ["--lease", "soon"], ["--batch", "-3"], ["--batch", "２０"]):
         with pytest.raises(SystemExit) as exited:
             main(["worker", "--once", *wrong, "--database", database])
         assert exited.value.code == 2

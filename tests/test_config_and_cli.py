@@ -138,6 +138,8 @@ def test_a_toml_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
         ({"PEPS_MAIL_BACKEND": "pigeon"}, "PEPS_MAIL_BACKEND doit valoir smtp, folder"),
         ({"PEPS_LETTERS_BACKEND": "fax"}, "PEPS_LETTERS_BACKEND doit valoir spool"),
         ({"PEPS_SMTP_PORT": "twenty-five"}, "PEPS_SMTP_PORT doit être un nombre"),
+        ({"PEPS_SMTP_PORT": "５８７"}, "PEPS_SMTP_PORT doit être un nombre"),  # E1
+        ({"PEPS_SMTP_PORT": "²"}, "PEPS_SMTP_PORT doit être un nombre"),  # E1
         ({"PEPS_NET_ENTREPRISES_ENV": "prod"}, "PEPS_NET_ENTREPRISES_ENV doit valoir"),
         ({"PEPS_BASE_URL": "peps.example.org"}, "PEPS_BASE_URL doit être une adresse https"),
         ({"PEPS_BASE_URL": "http://peps.example.org"}, "PEPS_BASE_URL doit être une adresse"),

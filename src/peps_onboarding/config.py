@@ -215,7 +215,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> PlatformConfig:
             f"PEPS_LETTERS_BACKEND doit valoir spool ou memory, pas {letters_backend!r}"
         )
     port = get("mail", "port") or "587"
-    if not port.isdigit():
+    if not (port.isascii() and port.isdigit()):  # E1: « ５８７ » and « ² » are no port
         raise ConfigError(f"PEPS_SMTP_PORT doit être un nombre, pas {port!r}")
     environment = get("net_entreprises", "environment") or None
     if environment not in (None, "test", "production"):

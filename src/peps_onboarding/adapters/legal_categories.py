@@ -41,6 +41,6 @@ def legal_category_label(code: str) -> str | None:
     label = labels.get(code)
     if label is not None:
         return label
-    if len(code) == 4 and code.isdigit():
+    if len(code) == 4 and code.isascii() and code.isdigit():
         return labels.get(code[:2])
     return None

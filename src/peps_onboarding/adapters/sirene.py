@@ -31,7 +31,15 @@ from attrs import field, frozen
 
 from ..domain.errors import DirectoryUnavailableError
 from ..domain.establishment import Establishment
-from ..domain.values import LegalCategory, PostalAddress, PostalCode, Siret, TextLine
+from ..domain.values import (
+    ADDRESS_LINE_MAX_LENGTH,
+    CITY_MAX_LENGTH,
+    LegalCategory,
+    PostalAddress,
+    PostalCode,
+    Siret,
+    TextLine,
+)
 from .http_client import is_secure_url, positive, send, tls_verification
 
 __all__ = ["SireneRegistry", "SireneSettings"]
@@ -40,12 +48,14 @@ _log = logging.getLogger(__name__)
 
 _DEFAULT_BASE_URL: Final = "https://api.insee.fr/api-sirene/3.11"
 _KEY_HEADER: Final = "X-INSEE-Api-Key-Integration"
-# The French postal standard: 38 characters a line.
+# The French postal standard: 38 characters a line. A voie type is spelled out only
+# within it; the letter lays longer lines out itself (C4, domain.postal).
 _LINE_LENGTH: Final = 38
 # What Sirene prints in place of the data of a unit that is not publicly disseminated.
 _NOT_DISSEMINATED: Final = "[ND]"
-_CATEGORY: Final = re.compile(r"\d{4}")
-_POSTAL_CODE: Final = re.compile(r"\d{5}")
+# ASCII digits only (rule E1): ``\d`` would take the digits of any script.
+_CATEGORY: Final = re.compile(r"[0-9]{4}")
+_POSTAL_CODE: Final = re.compile(r"[0-9]{5}")
 _CONTROL: Final = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 # Sirene's street types (typeVoieEtablissement) that are worth spelling out. Others are
@@ -195,7 +205,8 @@ class SireneRegistry:
 def _retry_after(response: httpx.Response, *, default: float) -> float:
     """``Retry-After`` in seconds; the HTTP-date form would need the wall clock: default."""
     value = response.headers.get("Retry-After", "").strip()
-    return float(value) if value.isdigit() else default
+    # ASCII digits only (E1): « ² » passes str.isdigit and then breaks float().
+    return float(value) if value.isascii() and value.isdigit() else default
 
 
 # --- reading the answer ----------------------------------------------------------------
@@ -285,7 +296,7 @@ def _address(data: Mapping[str, object]) -> PostalAddress | None:
     return PostalAddress(
         street=_line(_street(data, street_name)),
         postal_code=PostalCode(postal_code),
-        city=_line(city),
+        city=_line(city, CITY_MAX_LENGTH),
         address_complement=_line(complement) if complement else None,
         locality=_line(special) if special else None,
     )
@@ -308,6 +319,7 @@ def _street(data: Mapping[str, object], street_name: str) -> str:
     return line
 
 
-def _line(text: str) -> TextLine:
-    """Registry data is trusted, not re-validated as form input: only cut to 38 characters."""
-    return TextLine(text[:_LINE_LENGTH].rstrip())
+def _line(text: str, length: int = ADDRESS_LINE_MAX_LENGTH) -> TextLine:
+    """Registry data is trusted, not re-validated as form input: only bounded by the
+    form's own caps (C4). The letter fits it to 38 characters a line, never this."""
+    return TextLine(text[:length].rstrip())

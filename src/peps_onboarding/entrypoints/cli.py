@@ -198,7 +198,8 @@ class _Parser(argparse.ArgumentParser):
 
 def _positive_int(text: str) -> int:
     try:
-        value = int(text)
+        # ASCII digits only (E1): int() would read « １０ » as 10.
+        value = int(text) if text.isascii() else 0
     except ValueError:
         value = 0
     if value < 1:
