@@ -82,6 +82,8 @@ from ..domain.notifications import (
 )
 from ..domain.policy import Policy
 from ..domain.values import (
+    ADDRESS_LINE_MAX_LENGTH,
+    CITY_MAX_LENGTH,
     Civility,
     ContractNumber,
     EmailAddress,
@@ -1555,13 +1557,14 @@ _FUNDS = ("FMIS", "CNRACL", "IRCANTEC", "RAFP")
 
 @st.composite
 def _addresses(draw: st.DrawFn) -> PostalAddress:
+    # Rule C4: addresses as typed, up to the form's caps (the letter fits them to 38).
     def optional() -> TextLine | None:
-        return draw(st.none() | _line(38).map(TextLine.parse))
+        return draw(st.none() | _line(ADDRESS_LINE_MAX_LENGTH).map(TextLine.parse))
 
     return PostalAddress(
-        street=TextLine.parse(draw(_line(38))),
+        street=TextLine.parse(draw(_line(ADDRESS_LINE_MAX_LENGTH))),
         postal_code=PostalCode.parse(draw(st.sampled_from(_POSTAL_CODES))),
-        city=TextLine.parse(draw(_line(38))),
+        city=TextLine.parse(draw(_line(CITY_MAX_LENGTH)), max_length=CITY_MAX_LENGTH),
         address_complement=optional(),
         identification_complement=optional(),
         locality=optional(),
