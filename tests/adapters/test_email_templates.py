@@ -22,11 +22,15 @@ LINK = f"https://pep.example/mot-de-passe?jeton={TOKEN}&etape=1"
 PASSWORD = "Tr0ub4dour&3!"  # must never reach an e-mail (M4)
 
 FOOTER = (
+    "À bientôt sur la Plateforme Employeurs Publics Pep's.",
     "***** IMPORTANT *****",
     "Cet email vous a été envoyé par un automate. Merci de ne pas répondre.",
+    "Notre politique de protection des données à caractère personnel évolue avec la "
+    "nouvelle réglementation.",
+    "Découvrez comment nous traitons vos données",
 )
 SIGNATURE = (
-    "L'assistance technique de la Plateforme Employeurs Publics Pep's — "
+    "L'assistance technique de la Plateforme Employeurs Publics Pep's\n"
     "Direction des Retraites et de la Solidarité - Caisse des Dépôts"
 )
 CREATION_WARNING = (
@@ -39,7 +43,7 @@ EVERY_FACT = (
     ("login_url", "https://pep.example/connexion"),
     ("new_user", "Madame Anne Martin"),
     ("new_user_identifier", "AMA000002"),
-    ("withdrawn_by", "le représentant légal de l'établissement"),
+    ("withdrawn_by", "legal_representative"),
     ("password", PASSWORD),  # a mistake upstream: no template may show it
 )
 
@@ -94,7 +98,8 @@ def html_of(message: EmailMessage) -> str:
 def test_every_kind_renders_text_and_html_with_the_automaton_footer(
     renderer: JinjaEmailRenderer, kind: EmailKind
 ) -> None:
-    """Each e-mail kind renders a subject and both bodies, ending with the automaton footer."""
+    """Each e-mail kind renders a subject and both bodies, ending with the seed's footer:
+    « À bientôt », the signature, the automaton notice and the line on personal data."""
     message = render(renderer, notification(kind, sealed=link()))
 
     assert message.subject
@@ -104,7 +109,9 @@ def test_every_kind_renders_text_and_html_with_the_automaton_footer(
         assert line in message.text
         assert line in html
     assert SIGNATURE in message.text
-    assert message.text.rstrip().endswith(FOOTER[1])
+    assert message.text.rstrip().endswith(
+        "Découvrez comment nous traitons vos données sur la Plateforme Employeurs Publics Pep's."
+    )
     assert "Direction des Retraites et de la Solidarité - Caisse des Dépôts" in html
     assert html.lstrip().startswith("<!DOCTYPE html>")
     assert f"<title>{message.subject}</title>" in html.replace("&#39;", "'")
@@ -123,7 +130,7 @@ def test_password_creation_email_of_the_classic_path(renderer: JinjaEmailRendere
         assert "Attention" in body
         assert CREATION_WARNING in body
         assert "Le représentant légal de l'établissement est informé de cette inscription" in body
-        assert "28/03/2024 à 14:05" in body  # the link's expiry, Paris time
+        assert "28/03/2024 à 14:05 (heure de Paris)" in body  # the link's expiry
     assert LINK in message.text
     assert f'href="{LINK.replace("&", "&amp;")}"' in html
     assert "https://pep.example/desinscription?jeton=w1" in message.text
@@ -148,7 +155,7 @@ def test_password_creation_for_an_account_made_by_an_administrator(
     """An account made by an administrator names them; no letter, no re-registration."""
     facts = (("created_by", "Madame Odile Garnier"),)
     message = render(renderer, notification(EmailKind.PASSWORD_CREATION, facts=facts))
-    assert "Madame Odile Garnier, administrateur de l'établissement" in message.text
+    assert "Madame Odile Garnier, administratrice de l'établissement" in message.text
     assert "représentant légal" not in message.text
     assert "vous avez 15 jours pour le créer" in message.text
     assert "nouvelle inscription" not in message.text
@@ -222,7 +229,11 @@ def test_registration_withdrawn_email(renderer: JinjaEmailRenderer) -> None:
     html = html_of(message)
     for body in (message.text, html.replace("&#39;", "'")):
         assert "a été annulée" in body
-        assert "le représentant légal de l'établissement" in body
+        assert (
+            "a été annulée. Cette annulation a été demandée par le représentant légal de "
+            "l'établissement."
+        ) in body
+        assert "par :" not in body
         assert "nouvelle inscription de l'établissement reste possible" in body
 
 

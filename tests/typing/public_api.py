@@ -72,6 +72,21 @@ def anonymous_entry_points(platform: peps.Platform, proof: str) -> None:
     assert_type(platform.assist_renew("Support", "JDU000001", reason="appel"), None)
 
 
+def screen_texts(platform: peps.Platform, proof: str, token: str) -> None:
+    # every result a screen shows carries its French message; a code comes with its label
+    login = platform.login("JDU000001", "p")
+    assert_type(login.profile, str)  # a ``Profile`` value, for code
+    assert_type(login.profile_label, str)  # « Administrateur »
+    assert_type(platform.resend_creation_link(proof).message, str)
+    assert_type(platform.create_password(token, "p", "p").message, str)
+    assert_type(platform.reset_password(token, "p", "p").message, str)
+    assert_type(platform.withdraw_registration(token).message, str)
+    assert_type(platform.withdraw_registration(token).by_legal_representative, bool)
+    check = platform.check_password("p", "q")
+    assert_type(check.password_message, str)
+    assert_type(check.confirmation_message, str | None)
+
+
 def errors(error: peps.OnboardingError, invalid: peps.ValidationError) -> None:
     assert_type(error.code, str)
     assert_type(error.text, str)

@@ -206,7 +206,7 @@ def test_the_support_resends_the_link_of_a_user_an_administrator_created(
         OPERATOR, created.identifier, reason="Courriel supprimé par erreur"
     )
     mail = journey.mails_to("luc.moreau@employeur.example")[-1]
-    assert "Madame Jeanne Dupont, administrateur" in mail.text
+    assert "Madame Jeanne Dupont, administratrice" in mail.text
     with pytest.raises(LinkNoLongerValidError):
         journey.platform.create_password(first, PASSWORD, PASSWORD)
     journey.create_password("luc.moreau@employeur.example")

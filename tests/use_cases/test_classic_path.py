@@ -459,7 +459,9 @@ def test_the_legal_representative_withdraws_with_the_code_of_the_letter(
     assert account.state is AccountState.DELETED
     last = journey.mails_to("jeanne.dupont@employeur.example")[-1]
     assert last.subject == "L'inscription de votre établissement a été annulée"
-    assert "à la demande du représentant légal" in last.text
+    assert (
+        "Cette annulation a été demandée par le représentant légal de l'établissement."
+    ) in last.text
     events = [e for e in journey.platform.history(COMMUNE) if e.kind == "registration_withdrawn"]
     assert events[0].actor == "legal_representative"
     with pytest.raises(LinkNoLongerValidError):

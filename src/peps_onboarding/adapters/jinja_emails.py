@@ -17,8 +17,16 @@ from datetime import datetime
 from attrs import field, frozen
 from jinja2 import BaseLoader, Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from ..domain.account import Profile
 from ..domain.notifications import EmailKind, EmailMessage, EmailNotification
 from ..domain.policy import Policy
+from ..domain.wording import (
+    agreed,
+    is_feminine,
+    paris_date,
+    paris_date_time,
+    withdrawal_sentence,
+)
 
 __all__ = ["JinjaEmailRenderer"]
 
@@ -34,12 +42,17 @@ class JinjaEmailRenderer:
     """Renders every owed e-mail (M1) in French, as plain text and HTML.
 
     ``policy`` gives the link validity in days when the notification does not state it
-    (fact ``validity_days``) and the time zone of the dates shown. ``loader`` lets a
-    host put its own templates first (a ``jinja2.ChoiceLoader``); the environment
-    settings (autoescape, strict undefined) stay ours.
+    (fact ``validity_days``). Dates and times are Paris time, and say so. ``privacy_url``
+    is where the footer's « Découvrez comment nous traitons vos données » leads: the
+    seed's link has no address, so a host names its page; without one the line names
+    the platform (never a link that could be wrong, nor the real platform from a
+    demo). ``loader`` lets a host put its own templates first (a
+    ``jinja2.ChoiceLoader``); the environment settings (autoescape, strict undefined)
+    stay ours.
     """
 
     policy: Policy = field(factory=Policy)
+    privacy_url: str | None = None
     loader: BaseLoader = field(factory=_default_loader)
     _environment: Environment = field(init=False, repr=False)
 
@@ -82,8 +95,16 @@ class JinjaEmailRenderer:
     def _context(self, notification: EmailNotification, link_url: str | None) -> dict[str, object]:
         """Every value a template may show, and nothing else."""
         fact = notification.fact
+        created_by = fact("created_by")
         return {
             "recipient": notification.recipient,
+            # Agreement with the recipient's civilité: « Vous serez informée » (M1).
+            "informed": agreed(notification.feminine, "informé", "informée"),
+            "recipient_administrator": agreed(
+                notification.feminine, "administrateur", "administratrice"
+            ),
+            "user_profile": Profile.USER.label,
+            "privacy_url": _checked_url(self.privacy_url or "", "privacy_url"),
             "siret": notification.siret,
             "designation": notification.designation,
             "identifier": notification.identifier or "",
@@ -92,13 +113,18 @@ class JinjaEmailRenderer:
             "link_expires_at": self._link_expiry(notification),
             # PASSWORD_CREATION: an account made by an administrator (R5) names them;
             # without it, the e-mail is the classic path's (C5).
-            "created_by": fact("created_by"),
+            "created_by": created_by,
+            "created_by_administrator": agreed(
+                is_feminine(None, created_by), "administrateur", "administratrice"
+            ),
             "withdrawal_url": _checked_url(fact("withdrawal_url"), "withdrawal_url"),
             "new_user": fact("new_user"),
             "new_user_identifier": fact("new_user_identifier"),
             "registered_on": self._day(fact("registered_on")),
             "login_url": _checked_url(fact("login_url"), "login_url"),
-            "withdrawn_by": fact("withdrawn_by"),
+            # Rule C9: who withdrew, as a sentence (« Cette annulation a été faite à votre
+            # demande. »), never a code or a fragment after « par : ».
+            "withdrawal_sentence": withdrawal_sentence(fact("withdrawn_by")),
         }
 
     def _validity_days(self, notification: EmailNotification) -> int:
@@ -113,17 +139,16 @@ class JinjaEmailRenderer:
     def _link_expiry(self, notification: EmailNotification) -> str:
         if notification.link is None:
             return ""
-        local = notification.link.expires_at.astimezone(self.policy.zone)
-        return f"{local:%d/%m/%Y} à {local:%H:%M}"
+        return paris_date_time(notification.link.expires_at)
 
     def _day(self, value: str) -> str:
-        """An ISO date or date-time fact as JJ/MM/AAAA (local time); other text as given."""
+        """An ISO date or date-time fact as JJ/MM/AAAA (Paris time); other text as given."""
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
             return value
         if moment.tzinfo is not None:
-            moment = moment.astimezone(self.policy.zone)
+            return paris_date(moment)
         return f"{moment:%d/%m/%Y}"
 
 

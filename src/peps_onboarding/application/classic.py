@@ -25,8 +25,9 @@ from ..domain.establishment import Enrolment, EnrolmentState, Establishment, che
 from ..domain.events import Actor
 from ..domain.links import LinkPurpose
 from ..domain.notifications import EmailKind
-from ..domain.password import check_password
+from ..domain.password import PasswordRule, check_password
 from ..domain.values import ContractNumber, Siret
+from ..domain.wording import WITHDRAWN_BY_APPLICANT, WITHDRAWN_BY_LEGAL_REPRESENTATIVE
 from .commands import ClassicRegistration, EstablishmentIdentification
 from .dependencies import Dependencies, retrying
 from .forms import TERMS_REQUIRED, FormParser, parse_holder
@@ -52,6 +53,7 @@ from .results import (
     RegistrationPending,
     RegistrationSubmitted,
     RegistrationWithdrawnResult,
+    password_created_message,
 )
 from .throttling import admit, source, target
 
@@ -272,13 +274,11 @@ def new_password_hash(deps: Dependencies, password: object, confirmation: object
     check = check_password(password, confirmation)
     if not check.ok:
         fields: dict[str, FieldError] = {}
-        rules = [r for r in check.unmet if r.name != "CONFIRMATION"]
-        if rules:
-            fields["mot_de_passe"] = FieldError("password.rules", check.message)
-        if len(rules) < len(check.unmet):
+        if any(rule is not PasswordRule.CONFIRMATION for rule in check.unmet):
+            fields["mot_de_passe"] = FieldError("password.rules", check.password_message)
+        if check.confirmation_message is not None:
             fields["confirmation_mot_de_passe"] = FieldError(
-                "password.confirmation",
-                "La confirmation doit être identique au mot de passe.",
+                "password.confirmation", check.confirmation_message
             )
         raise ValidationError(fields)
     return deps.hasher.hash(password)
@@ -337,10 +337,7 @@ def create_password(
             identifier=account.identifier.value,
             access_from=day,
             access_open=access_open,
-            message=(
-                "Votre mot de passe a bien été créé. Vous pourrez accéder à l'ensemble des "
-                f"services de la Plateforme Employeurs Publics à compter du {day:%d/%m/%Y}."
-            ),
+            message=password_created_message(day, access_open=access_open),
         )
 
     return retrying(run)
@@ -402,18 +399,21 @@ def withdraw_registration(
                     EmailKind.REGISTRATION_WITHDRAWN,
                     account,
                     deps.registry.establishment(account.siret),
+                    # Who asked, as a code: the renderer words the sentence (M1).
                     facts=(
                         (
                             "withdrawn_by",
-                            "à la demande du représentant légal"
+                            WITHDRAWN_BY_LEGAL_REPRESENTATIVE
                             if by_representative
-                            else "à votre demande",
+                            else WITHDRAWN_BY_APPLICANT,
                         ),
                     ),
                 ),
                 now,
             )
             uow.commit()
-        return RegistrationWithdrawnResult(siret=account.siret.value)
+        return RegistrationWithdrawnResult(
+            siret=account.siret.value, by_legal_representative=by_representative
+        )
 
     return retrying(run)

@@ -85,6 +85,7 @@ def email(
         identifier=account.identifier.value,
         facts=facts,
         link=link,
+        civility=account.holder.civility,  # the agreement of the text (M1)
     )
 
 

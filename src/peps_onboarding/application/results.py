@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from attrs import field, frozen
+from attrs import Factory, field, frozen
 
+from ..domain.account import Profile
 from ..domain.errors import EstablishmentAlreadyEnrolledError, RegistrationInProgressError
 
 __all__ = [
@@ -34,11 +35,15 @@ __all__ = [
     "RegistrationWithdrawnResult",
     "SweepReport",
     "UserCreated",
+    "password_created_message",
 ]
 
 SINGLE_ADMINISTRATOR_WARNING = (
     "Votre établissement n'a qu'un seul administrateur : nous vous recommandons d'en "
     "désigner au moins deux."
+)
+SPAM_REMINDER = (
+    "Pensez à vérifier dans vos spams / courriels indésirables en cas de non-réception du courriel."
 )
 PASSWORD_RESET_REQUESTED_MESSAGE = (
     "Si cet identifiant correspond à un compte, un courriel vient de vous être envoyé avec un "
@@ -53,6 +58,10 @@ class EstablishmentNotEnrolled:
     siret: str
     designation: str
     proof: str = field(repr=False)  # C10: what the later steps require
+    message: str = (
+        "L'établissement n'est pas encore inscrit à PEP's : vous pouvez procéder à son "
+        "inscription et à la création de votre compte administrateur."
+    )
 
 
 @frozen(kw_only=True)
@@ -80,12 +89,36 @@ class RegistrationPending:
 IdentificationResult = EstablishmentNotEnrolled | EstablishmentAlreadyEnrolled | RegistrationPending
 
 
+def _profile_label(
+    result: NetEntreprisesSignedIn
+    | NetEntreprisesLoggedIn
+    | NetEntreprisesJoined
+    | LoginSucceededResult,
+) -> str:
+    """Rule R1: « Administrateur » / « Utilisateur », the members list's label."""
+    return Profile(result.profile).label
+
+
+def _resent_message(result: CreationLinkResent) -> str:
+    if result.sent:
+        return (
+            "Un nouveau courriel vous a été envoyé afin de créer votre mot de passe ; le "
+            f"lien du courriel précédent ne fonctionne plus. {SPAM_REMINDER}"
+        )
+    return (
+        "Le mot de passe de ce compte a déjà été créé : aucun nouveau courriel n'est "
+        "nécessaire. Nous vous informons par courriel dès que vous pourrez accéder à votre "
+        "espace."
+    )
+
+
 @frozen(kw_only=True)
 class CreationLinkResent:
     """Rule C3. ``sent`` is False when the password already exists (no link to send)."""
 
     siret: str
     sent: bool
+    message: str = Factory(_resent_message, takes_self=True)
 
 
 @frozen(kw_only=True)
@@ -97,6 +130,20 @@ class RegistrationSubmitted:
     identifier: str
     identifier_spelled: str
     access_from: date
+    message: str = Factory(lambda self: _submitted_message(self), takes_self=True)
+
+
+def _submitted_message(result: RegistrationSubmitted) -> str:
+    """The seed's step 3, with the date instead of « 8 jours après l'inscription », and
+    « nous vous informerons » where the seed's « vous serez informé » would need the
+    civilité the result does not carry."""
+    return (
+        f"Votre identifiant de connexion est {result.identifier}. Un courriel vous est "
+        f"envoyé afin de créer votre mot de passe. {SPAM_REMINDER} Le "
+        f"{result.access_from:%d/%m/%Y}, nous vous informerons par courriel de la mise en "
+        "place de vos accès aux services de la plateforme. Vous pourrez vous connecter dès "
+        "la réception de ce courriel."
+    )
 
 
 @frozen(kw_only=True)
@@ -107,6 +154,19 @@ class PasswordCreated:
     access_from: date
     access_open: bool
     message: str
+
+
+def password_created_message(access_from: date, *, access_open: bool) -> str:
+    """Rule C7: the seed's confirmation, or, once access is open (C8), « dès maintenant »."""
+    if access_open:
+        return (
+            "Votre mot de passe a bien été créé. Vous pouvez dès maintenant accéder à "
+            "l'ensemble des services de la Plateforme Employeurs Publics."
+        )
+    return (
+        "Votre mot de passe a bien été créé. Vous pourrez accéder à l'ensemble des services "
+        f"de la Plateforme Employeurs Publics à compter du {access_from:%d/%m/%Y}."
+    )
 
 
 @frozen(kw_only=True)
@@ -120,6 +180,7 @@ class NetEntreprisesSignedIn:
     last_name: str
     first_name: str
     profile: str  # "administrator" when the establishment is not enrolled (N4), else "user"
+    profile_label: str = Factory(_profile_label, takes_self=True)  # « Administrateur »
 
 
 @frozen(kw_only=True)
@@ -128,7 +189,8 @@ class NetEntreprisesLoggedIn:
 
     identifier: str
     siret: str
-    profile: str
+    profile: str  # a ``Profile`` value, for code
+    profile_label: str = Factory(_profile_label, takes_self=True)  # for a person
 
 
 NetEntreprisesSignInResult = NetEntreprisesSignedIn | NetEntreprisesLoggedIn
@@ -139,7 +201,26 @@ class NetEntreprisesJoined:
     identifier: str
     siret: str
     designation: str
-    profile: str
+    profile: str  # a ``Profile`` value, for code
+    profile_label: str = Factory(_profile_label, takes_self=True)  # for a person
+    message: str = Factory(lambda self: _joined_message(self), takes_self=True)
+
+
+def _joined_message(result: NetEntreprisesJoined) -> str:
+    """Rules N3, N4: the seed's « Dès le clic sur le bouton « confirmer » »."""
+    if result.profile == Profile.ADMINISTRATOR.value:
+        return (
+            f"Votre compte administrateur PEP's (identifiant {result.identifier}) est créé et "
+            f"l'établissement {result.designation} est inscrit : vous avez accès à PEP's. Un "
+            "courrier est envoyé au représentant légal de l'établissement pour l'informer de "
+            "son inscription à PEP's."
+        )
+    return (
+        f"Votre compte utilisateur PEP's (identifiant {result.identifier}) est créé : vous "
+        "avez accès à PEP's dans la limite des habilitations attribuées (habilitations par "
+        "défaut). Un courriel est envoyé aux administrateurs de votre établissement, qui "
+        "peuvent vous attribuer les droits d'accès aux services."
+    )
 
 
 @frozen(kw_only=True)
@@ -154,9 +235,10 @@ class AccessLevelView:
 class LoginSucceededResult:
     identifier: str
     siret: str
-    profile: str
+    profile: str  # a ``Profile`` value, for code
     rights: tuple[AccessLevelView, ...]
     expires_at: datetime
+    profile_label: str = Factory(_profile_label, takes_self=True)  # « Administrateur »
 
 
 @frozen(kw_only=True)
@@ -166,25 +248,70 @@ class PasswordResetRequested:
     message: str = PASSWORD_RESET_REQUESTED_MESSAGE
 
 
+def _reset_done_message(result: PasswordResetDone) -> str:
+    unblocked = " et votre compte est débloqué" if result.unblocked else ""
+    return (
+        f"Votre mot de passe a bien été renouvelé{unblocked}. Vous pouvez dès maintenant "
+        "vous connecter avec votre nouveau mot de passe."
+    )
+
+
 @frozen(kw_only=True)
 class PasswordResetDone:
+    """Rule A5: a new password, and a blocked account unblocked."""
+
     identifier: str
     unblocked: bool
+    message: str = Factory(_reset_done_message, takes_self=True)
 
 
 @frozen(kw_only=True)
 class IdentifierRecovered:
+    """Rule A6: the identifier on screen, as the FAQ says (« faites une capture écran »)."""
+
     identifier: str
+    message: str = Factory(
+        lambda self: (
+            f"Votre identifiant est {self.identifier}. Faites une capture d'écran pour ne plus "
+            "l'oublier."
+        ),
+        takes_self=True,
+    )
+
+
+def _withdrawn_message(result: RegistrationWithdrawnResult) -> str:
+    told = (
+        "Le demandeur en est informé par courriel."
+        if result.by_legal_representative
+        else "Un courriel vous le confirme."
+    )
+    return (
+        "L'inscription de l'établissement à la Plateforme Employeurs Publics Pep's est "
+        f"annulée et le compte en attente d'activation est supprimé. {told}"
+    )
 
 
 @frozen(kw_only=True)
 class RegistrationWithdrawnResult:
+    """Rule C9: the registration is withdrawn, by the applicant or the legal representative."""
+
     siret: str
+    by_legal_representative: bool = False
+    message: str = Factory(_withdrawn_message, takes_self=True)
 
 
 @frozen(kw_only=True)
 class UserCreated:
+    """Rule R5: an administrator created a user account."""
+
     identifier: str
+    message: str = Factory(
+        lambda self: (
+            f"Le compte {self.identifier} est créé. Un courriel est envoyé à son titulaire "
+            "afin de créer son mot de passe."
+        ),
+        takes_self=True,
+    )
 
 
 @frozen(kw_only=True)

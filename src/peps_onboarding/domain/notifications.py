@@ -17,6 +17,7 @@ from .errors import TransitionNotAllowedError
 from .links import LinkPurpose
 from .policy import Policy
 from .values import Civility
+from .wording import is_feminine
 
 __all__ = [
     "EmailKind",
@@ -100,9 +101,17 @@ class EmailNotification:
     facts: tuple[tuple[str, str], ...] = ()
     link: SealedLink | None = None
     withdrawal: SealedLink | None = None  # the applicant's withdrawal link (C9)
+    # The recipient's civilité, for the agreement (« informé » / « informée »); None in
+    # what was written before it was carried: the renderers then read ``recipient``.
+    civility: Civility | None = None
 
     def fact(self, name: str) -> str:
         return dict(self.facts).get(name, "")
+
+    @property
+    def feminine(self) -> bool:
+        """Whether the text agrees in the feminine with its recipient (« Madame »)."""
+        return is_feminine(self.civility, self.recipient)
 
 
 @frozen(kw_only=True)

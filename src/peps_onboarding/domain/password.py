@@ -6,9 +6,17 @@ import enum
 
 from attrs import frozen
 
-__all__ = ["PASSWORD_OK_MESSAGE", "PasswordCheck", "PasswordRule", "check_password"]
+__all__ = [
+    "CONFIRMATION_MISMATCH_MESSAGE",
+    "PASSWORD_OK_MESSAGE",
+    "PasswordCheck",
+    "PasswordRule",
+    "check_password",
+]
 
 PASSWORD_OK_MESSAGE = "Votre mot de passe respecte toutes les règles de sécurité."
+CONFIRMATION_MISMATCH_MESSAGE = "La confirmation ne correspond pas au mot de passe saisi."
+_COMPOSITION_INTRO = "Votre mot de passe doit être composé au minimum de : "
 _MAX_LENGTH = 128  # bounds the hashing cost of hostile input
 
 
@@ -26,6 +34,26 @@ class PasswordRule(enum.Enum):
     def label(self) -> str:
         return self.value
 
+    @property
+    def is_composition(self) -> bool:
+        """One of the seed's « composé au minimum de : » list (8 caractères, 1 chiffre…)."""
+        return self in _COMPOSITION
+
+
+_COMPOSITION = (
+    PasswordRule.MIN_LENGTH,
+    PasswordRule.DIGIT,
+    PasswordRule.LOWER,
+    PasswordRule.UPPER,
+    PasswordRule.SPECIAL,
+)
+# The rules that are not « au minimum de » each get a sentence of their own.
+_SENTENCES = {
+    PasswordRule.MAX_LENGTH: "Votre mot de passe doit comporter 128 caractères au plus.",
+    PasswordRule.NO_CONTROL: "Votre mot de passe ne doit contenir aucun caractère de contrôle.",
+    PasswordRule.CONFIRMATION: CONFIRMATION_MISMATCH_MESSAGE,
+}
+
 
 @frozen
 class PasswordCheck:
@@ -36,12 +64,32 @@ class PasswordCheck:
         return not self.unmet
 
     @property
+    def password_message(self) -> str:
+        """What the password field shows (A3), the confirmation aside: the seed's
+        « composé au minimum de : » list holds only the composition rules, and a password
+        that breaks none is told « Votre mot de passe respecte toutes les règles de
+        sécurité. »"""
+        sentences = []
+        composition = [rule.label for rule in self.unmet if rule.is_composition]
+        if composition:
+            sentences.append(_COMPOSITION_INTRO + ", ".join(composition) + ".")
+        sentences += [
+            _SENTENCES[rule]
+            for rule in self.unmet
+            if not rule.is_composition and rule is not PasswordRule.CONFIRMATION
+        ]
+        return " ".join(sentences) or PASSWORD_OK_MESSAGE
+
+    @property
+    def confirmation_message(self) -> str | None:
+        """What the confirmation field shows when it differs from the password, else ``None``."""
+        return CONFIRMATION_MISMATCH_MESSAGE if PasswordRule.CONFIRMATION in self.unmet else None
+
+    @property
     def message(self) -> str:
-        if self.ok:
-            return PASSWORD_OK_MESSAGE
-        return "Votre mot de passe doit être composé au minimum de : " + ", ".join(
-            rule.label for rule in self.unmet
-        )
+        """Rule A3: « Votre mot de passe respecte toutes les règles de sécurité. » when all
+        hold, else each unmet rule in a sentence that reads, the confirmation's last."""
+        return " ".join(m for m in (self.password_message, self.confirmation_message) if m)
 
 
 def check_password(password: str, confirmation: str | None = None) -> PasswordCheck:

@@ -1432,7 +1432,7 @@ _EVERY_FACT = (
     ("login_url", "https://pep.example/connexion"),
     ("new_user", "Madame Anne Martin"),
     ("new_user_identifier", "AMA000002"),
-    ("withdrawn_by", "le représentant légal de l'établissement"),
+    ("withdrawn_by", "legal_representative"),
     ("password", _SLIPPED_PASSWORD),  # a mistake upstream that no e-mail may show
 )
 
