@@ -630,3 +630,21 @@ def test_build_from_config_counts_in_the_configured_storage(
     assert repr(throttle) == f"LimitsThrottle('redis://:***@127.0.0.1:{port}/0')"
     with pytest.raises(ThrottleUnavailableError):
         throttle.hit(RateLimit(1, timedelta(minutes=1)), "wiring")
+
+
+@pytest.mark.rule("M1")
+def test_the_page_on_personal_data_comes_from_the_configuration(tmp_path: Path) -> None:
+    """M1: PEPS_PRIVACY_URL (or ``[mail] privacy_url``) is where both renderers' footer
+    line « Découvrez comment nous traitons vos données » leads; unset, no link; a value
+    that is no web address is refused when the configuration is read."""
+    page = "https://employeur.example/donnees-personnelles"
+    for html in ("true", "false"):
+        renderer = make_renderer(load_config({"PEPS_PRIVACY_URL": page, "PEPS_MAIL_HTML": html}))
+        assert isinstance(renderer, JinjaEmailRenderer | PlainTextEmailRenderer)
+        assert renderer.privacy_url == page
+    assert make_renderer(load_config({})).privacy_url is None  # type: ignore[attr-defined]
+    toml = tmp_path / "peps.toml"
+    toml.write_text(f'[mail]\nprivacy_url = "{page}"\n', encoding="utf-8")
+    assert load_config({"PEPS_CONFIG": str(toml)}).privacy_url == page
+    with pytest.raises(ConfigError, match="PEPS_PRIVACY_URL doit être une adresse https"):
+        load_config({"PEPS_PRIVACY_URL": "javascript:alert(1)"})

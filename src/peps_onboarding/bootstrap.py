@@ -226,12 +226,13 @@ def make_letters(config: PlatformConfig) -> LetterSender:
 
 
 def make_renderer(config: PlatformConfig) -> EmailRenderer:
-    """HTML and text e-mails (Jinja) when ``config.html_emails``, else plain text."""
+    """HTML and text e-mails (Jinja) when ``config.html_emails``, else plain text; the
+    footer's line on personal data leads to ``config.privacy_url`` (M1)."""
     if config.html_emails:
         from .adapters.jinja_emails import JinjaEmailRenderer
 
-        return JinjaEmailRenderer()
-    return PlainTextEmailRenderer()
+        return JinjaEmailRenderer(privacy_url=config.privacy_url)
+    return PlainTextEmailRenderer(privacy_url=config.privacy_url)
 
 
 def make_net_entreprises(config: PlatformConfig) -> NetEntreprisesVerifier:

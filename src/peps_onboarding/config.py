@@ -68,6 +68,9 @@ class PlatformConfig:
     smtp_password: str | None = None
     sender_address: str = "ne-pas-repondre@plateforme-employeurs.example"
     html_emails: bool = True
+    # M1: where the e-mails' « Découvrez comment nous traitons vos données » leads (the
+    # seed gives no address); None: the line names the platform, no link.
+    privacy_url: str | None = None
     letters_backend: LettersBackend = "memory"
     letters_folder: Path = Path("var/courriers")
     net_entreprises_environment: str | None = None  # "test" | "production"; None: in memory
@@ -125,6 +128,7 @@ _ENV = {
     "PEPS_SMTP_USERNAME": ("mail", "username"),
     "PEPS_MAIL_SENDER": ("mail", "sender"),
     "PEPS_MAIL_HTML": ("mail", "html"),
+    "PEPS_PRIVACY_URL": ("mail", "privacy_url"),
     "PEPS_LETTERS_BACKEND": ("letters", "backend"),
     "PEPS_LETTERS_FOLDER": ("letters", "folder"),
     "PEPS_NET_ENTREPRISES_ENV": ("net_entreprises", "environment"),
@@ -222,6 +226,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> PlatformConfig:
         raise ConfigError(
             f"PEPS_NET_ENTREPRISES_ENV doit valoir production ou test, pas {environment!r}"
         )
+    privacy_url = get("mail", "privacy_url") or None
+    if privacy_url is not None:
+        privacy_url = _web_address("PEPS_PRIVACY_URL", privacy_url)
     base_url = get("platform", "base_url") or None
     if base_url is not None:
         base_url = _base_url(base_url)
@@ -243,6 +250,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> PlatformConfig:
         smtp_password=secret_from("PEPS_SMTP_PASSWORD", "PEPS_SMTP_PASSWORD_FILE"),
         sender_address=get("mail", "sender") or defaults.sender_address,
         html_emails=flag("mail", "html", "PEPS_MAIL_HTML", True),
+        privacy_url=privacy_url,
         letters_backend=cast(LettersBackend, letters_backend),
         letters_folder=Path(get("letters", "folder") or defaults.letters_folder),
         net_entreprises_environment=environment,
@@ -262,6 +270,15 @@ def _secret(variable: str, text: str) -> bytes:
             f"{variable} doit contenir au moins 32 octets (64 caractères hexadécimaux)"
         )
     return secret
+
+
+def _web_address(variable: str, text: str) -> str:
+    """An absolute http(s) address a person may follow from an e-mail."""
+    url = text.strip()
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        raise ConfigError(f"{variable} doit être une adresse https://…, pas {text!r}")
+    return url
 
 
 def _base_url(text: str) -> str:
