@@ -280,7 +280,7 @@ def test_every_field_is_xml_escaped(
     assert fields["motdepasse"] == "p<&>'\""
 
 
-@pytest.mark.rule("N1")
+@pytest.mark.rule("N1", "E1")
 def test_the_service_code_and_base_url_follow_the_environment_and_can_be_overridden() -> None:
     """Rule N1: each environment has its URL and service code; a host may set its own."""
     production = NetEntreprisesSettings()
@@ -294,6 +294,9 @@ def test_the_service_code_and_base_url_follow_the_environment_and_can_be_overrid
     assert test.authentication_url.startswith("https://test-services.net-entreprises.fr/")
     assert custom.authentication_url == "https://ne.example.fr/authentifier/1.0/"
     assert custom.service_code == "123"
+    for look_alike in ("１２３", "١٢٣"):  # E1: ASCII digits only, in settings too
+        with pytest.raises(ValueError):
+            NetEntreprisesSettings(service_code=look_alike, base_url="https://ne.example.fr/")
 
 
 @pytest.mark.rule("N1")

@@ -88,7 +88,7 @@ class NetEntreprisesSettings:
         default="production", validator=validators.in_(("test", "production"))
     )
     base_url: str = field(validator=is_secure_url)
-    service_code: str = field(validator=validators.matches_re(r"\d{1,4}"))
+    service_code: str = field(validator=validators.matches_re(r"[0-9]{1,4}"))
     connect_timeout: float = field(default=5.0, validator=positive)
     read_timeout: float = field(default=15.0, validator=positive)
     total_timeout: float = field(default=20.0, validator=positive)
