@@ -373,12 +373,14 @@ def unmet_rules(password: str) -> set[PasswordRule]:
     return {rule for rule, held in holds.items() if not held}
 
 
-@pytest.mark.rule("A3")
+@pytest.mark.rule("A3", "E1")
 @given(password=PASSWORDS)
 @example(password="Motdepasse-1")
 @example(password="motdepasse-1")
 @example(password="Mo-1")
 @example(password="Motdepasse\x001")
+@example(password="Motdepasse-٣")  # E1: a look-alike digit is not the digit A3 asks for
+@example(password="Motdepasse-²")
 def test_check_password_reports_exactly_the_unmet_rules(password: str) -> None:
     """``ok`` iff 8+ characters with a digit, a lower, an upper and a special; all unmet listed."""
     check = check_password(password)

@@ -97,7 +97,7 @@ def check_password(password: str, confirmation: str | None = None) -> PasswordCh
     unmet: list[PasswordRule] = []
     if len(password) < 8:
         unmet.append(PasswordRule.MIN_LENGTH)
-    if not any(c.isdigit() for c in password):
+    if not any("0" <= c <= "9" for c in password):  # E1: a digit is 0-9
         unmet.append(PasswordRule.DIGIT)
     if not any(c.islower() for c in password):
         unmet.append(PasswordRule.LOWER)
