@@ -59,13 +59,14 @@ def test_the_demo_walks_every_step_of_both_seeds_in_their_words(
         "Le contrôle de sécurité n'est pas valide. Veuillez recommencer.",
         "Votre établissement n'est pas inscrit",
         # steps 2 and 3, the e-mail and the letter
-        "Votre identifiant de connexion : JDU000001",
+        "Votre identifiant de connexion est JDU000001.",
+        "à lire à voix haute : J, D, U, zéro",
         "« Vous pouvez créer votre mot de passe »",
         "Madame Christine Lefèvre",
         "code de désinscription",
         # « Vous en envoyer un nouveau »
         "Votre établissement est en cours d'inscription",
-        "« Vous en envoyer un nouveau » → un nouveau courriel part",
+        "« Vous en envoyer un nouveau » → « Un nouveau courriel vous a été envoyé",
         "Ce lien n'est plus valide",
         # password, day J
         "Votre mot de passe respecte toutes les règles de sécurité.",
@@ -83,17 +84,17 @@ def test_the_demo_walks_every_step_of_both_seeds_in_their_words(
         # lockout, forgotten password and identifier
         "Votre compte est bloqué",
         "« Renouvellement de votre mot de passe »",
-        "Nouveau mot de passe enregistré, compte débloqué",
-        "son identifiant : SPE000001",
+        "Votre mot de passe a bien été renouvelé et votre compte est débloqué.",
+        "« Votre identifiant est SPE000001. Faites une capture d'écran",
         # withdrawal, lapse
-        "→ l'inscription est annulée",
+        "L'inscription de l'établissement à la Plateforme Employeurs Publics Pep's est annulée",
         "« L'inscription de votre établissement a été annulée »",
         "1 inscription caduque, 1 compte supprimé",
         "L'établissement peut être inscrit à nouveau : oui",
         # the Net-Entreprises administrator path
         "Nous n'avons pas réussi à vous identifier.",
         "au profil Administrateur",
-        "l'établissement est inscrit dès maintenant",
+        "Votre compte administrateur PEP's (identifiant MJE000001) est créé",
         # expiry and renewal
         "2 comptes expirés",
         "L'état de votre compte ne permet pas votre connexion.",

@@ -413,7 +413,7 @@ def test_the_results_a_screen_shows_carry_their_french_message(journey: Journey)
     """Reset done, identifier recovered, user created, link resent, registration
     submitted: each result carries the sentence the screen shows."""
     step1 = journey.identify()
-    assert step1.message.startswith("L'établissement n'est pas encore inscrit à PEP's")
+    assert step1.message.startswith("Votre établissement n'est pas inscrit. Les étapes 2 et 3")
     submitted = journey.register()
     assert submitted.message.startswith(
         "Votre identifiant de connexion est JDU000001. Un courriel vous est envoyé afin de "

@@ -58,9 +58,12 @@ class EstablishmentNotEnrolled:
     siret: str
     designation: str
     proof: str = field(repr=False)  # C10: what the later steps require
+    # the guide's step-1 outcome: « Votre établissement n'est pas inscrit ... le parcours
+    # affiché (étapes 2 & 3) vous permettra de procéder : »
     message: str = (
-        "L'établissement n'est pas encore inscrit à PEP's : vous pouvez procéder à son "
-        "inscription et à la création de votre compte administrateur."
+        "Votre établissement n'est pas inscrit. Les étapes 2 et 3 vous permettront de "
+        "procéder à son inscription et à la création de votre compte avec un profil "
+        "administrateur."
     )
 
 

@@ -39,7 +39,6 @@ from ..application.results import (
     RegistrationPending,
 )
 from ..bootstrap import InMemoryPlatform, build_in_memory
-from ..domain.account import Profile
 from ..domain.errors import OnboardingError
 from ..domain.notifications import EmailKind, EmailMessage, Letter
 from ..domain.rights import FMIS_REFUNDS, AccessLevel
@@ -228,10 +227,7 @@ def _classic_path(stage: _Stage) -> None:
     )
     step1 = stage.step_one(COMMUNE, "FM330063", "ciseaux")
     assert isinstance(step1, EstablishmentNotEnrolled)
-    stage.say(
-        f"Réponse « ciseaux » → « Votre établissement n'est pas inscrit » : "
-        f"{step1.designation} ; les étapes 2 et 3 permettent de l'inscrire."
-    )
+    stage.say(f"Réponse « ciseaux » → {step1.designation} : « {step1.message} »")
     captcha.answer = "trombone"  # the demo's later visits see the first image again
 
     stage.title("Étapes 2 et 3 : le formulaire administrateur, puis l'envoi")
@@ -250,9 +246,8 @@ def _classic_path(stage: _Stage) -> None:
             ),
         )
     )
-    stage.say(f"Votre identifiant de connexion : {submitted.identifier}")
-    stage.say(f"(à lire à voix haute : {submitted.identifier_spelled})")
-    stage.say(f"Accès à la plateforme à compter du {submitted.access_from:%d/%m/%Y}")
+    stage.say(f"« {submitted.message} »")
+    stage.say(f"(l'identifiant, à lire à voix haute : {submitted.identifier_spelled})")
     stage.deliver()
 
     stage.title("Le courriel n'est pas arrivé : « Vous en envoyer un nouveau »")
@@ -261,12 +256,7 @@ def _classic_path(stage: _Stage) -> None:
     stage.say(f"Étape 1 à nouveau : « {pending.message} »")
     first_link = stage.link("jeanne.dupont@saint-aubin.example")
     resent = platform.resend_creation_link(pending.proof)
-    stage.say(
-        "« Vous en envoyer un nouveau » → un nouveau courriel part ; le lien précédent ne "
-        "fonctionne plus"
-        if resent.sent
-        else "« Vous en envoyer un nouveau » → rien à envoyer"
-    )
+    stage.say(f"« Vous en envoyer un nouveau » → « {resent.message} »")
     stage.deliver()
     stage.refused(
         "Le premier lien",
@@ -294,7 +284,7 @@ def _first_days(stage: _Stage) -> None:
     stage.deliver()
     login = platform.login(admin, PASSWORD)
     stage.say(
-        f"Connexion de {admin} : profil {Profile(login.profile).label}, compte valable "
+        f"Connexion de {admin} : profil {login.profile_label}, compte valable "
         f"jusqu'au {login.expires_at.astimezone(PARIS):%d/%m/%Y}"
     )
 
@@ -311,7 +301,7 @@ def _first_days(stage: _Stage) -> None:
     stage.say(
         f"Net-Entreprises reconnaît Paul Martin ; l'établissement {signed.designation} est "
         "déjà inscrit : "
-        f"le formulaire crée un compte au profil {Profile(signed.profile).label}"
+        f"le formulaire crée un compte au profil {signed.profile_label}"
     )
     joined = platform.complete_net_entreprises(
         NetEntreprisesCompletion(
@@ -327,7 +317,7 @@ def _first_days(stage: _Stage) -> None:
             ),
         )
     )
-    stage.say(f"Compte {joined.identifier} créé, utilisable tout de suite")
+    stage.say(f"« {joined.message} »")
     stage.deliver()
 
     stage.title("L'administratrice crée un compte utilisateur")
@@ -343,7 +333,7 @@ def _first_days(stage: _Stage) -> None:
             address=SAINT_AUBIN,
         ),
     )
-    stage.say(f"Compte {user.identifier} créé pour Madame Sophie Petit, en attente d'activation")
+    stage.say(f"Pour Madame Sophie Petit : « {user.message} »")
     stage.deliver()
     created = platform.create_password(
         stage.link("sophie.petit@saint-aubin.example"), "Compta-2024!", "Compta-2024!"
@@ -400,7 +390,7 @@ def _first_days(stage: _Stage) -> None:
     done = platform.reset_password(
         stage.link("jeanne.dupont@saint-aubin.example"), "Nouveau-2024!", "Nouveau-2024!"
     )
-    stage.say("Nouveau mot de passe enregistré" + (", compte débloqué" if done.unblocked else ""))
+    stage.say(f"Nouveau mot de passe : « {done.message} »")
     platform.login(admin, "Nouveau-2024!")
     stage.say(f"Connexion de {admin} avec le nouveau mot de passe : réussie")
 
@@ -413,9 +403,7 @@ def _first_days(stage: _Stage) -> None:
             email="sophie.petit@saint-aubin.example",
         )
     )
-    stage.say(
-        f"SIRET, nom, prénom et courriel de Madame Petit → son identifiant : {recovered.identifier}"
-    )
+    stage.say(f"SIRET, nom, prénom et courriel de Madame Petit → « {recovered.message} »")
     stage.refused(
         "Les mêmes avec un autre courriel",
         lambda: platform.recover_identifier(
@@ -455,11 +443,9 @@ def _withdrawal_and_lapse(stage: _Stage) -> None:
     stage.deliver()
     code = stage.world.letters.sent[-1].withdrawal_code or ""
     typed = code.replace("-", " ").lower()
-    platform.withdraw_registration(typed)
-    stage.say(
-        f"Le représentant légal saisit « {typed} » (le code du courrier, tapé en minuscules) "
-        "→ l'inscription est annulée"
-    )
+    withdrawn = platform.withdraw_registration(typed)
+    stage.say(f"Le représentant légal saisit le code du courrier en minuscules, « {typed} » :")
+    stage.say(f"« {withdrawn.message} »")
     stage.deliver()
 
     stage.title("Un lien de création jamais utilisé : 15 jours après, tout est effacé")
@@ -526,7 +512,7 @@ def _net_entreprises_administrator(stage: _Stage) -> None:
     stage.say(
         f"L'établissement {signed.designation} n'est pas inscrit : le formulaire crée un compte "
         "au profil "
-        f"{Profile(signed.profile).label}"
+        f"{signed.profile_label}"
     )
     joined = platform.complete_net_entreprises(
         NetEntreprisesCompletion(
@@ -544,10 +530,8 @@ def _net_entreprises_administrator(stage: _Stage) -> None:
             ),
         )
     )
-    stage.say(
-        f"Compte {joined.identifier} créé : l'établissement est inscrit dès maintenant, sans "
-        "attendre 8 jours ; le représentant légal en est informé par courrier"
-    )
+    stage.say(f"« {joined.message} »")
+    stage.say("L'établissement est inscrit dès maintenant, sans attendre 8 jours.")
     stage.deliver()
 
 
