@@ -295,7 +295,7 @@ def test_the_service_code_and_base_url_follow_the_environment_and_can_be_overrid
     assert custom.authentication_url == "https://ne.example.fr/authentifier/1.0/"
     assert custom.service_code == "123"
     for look_alike in ("１２３", "١٢٣"):  # E1: ASCII digits only, in settings too
-        with pytest.raises(ValueError):
+        with pytest.raises(ValueError, match="service_code"):
             NetEntreprisesSettings(service_code=look_alike, base_url="https://ne.example.fr/")
 
 
