@@ -1,5 +1,7 @@
 """The stateful model of the platform: random sequences of every use case, each step
-checked against the spec's invariants (rules E3, A2, E5, E6, A8, L1, M3, T1).
+checked against the spec's invariants (rules E3, A2, E5, E6, A8, L1, M3, T1), and
+what every member reads of their establishment predicted from the model's own state
+(R8, R6).
 
 The model restates the legal moves of RULES.md in its own tables below; it imports no
 transition table or helper from the code it checks, or it could not catch a mistake in
@@ -26,7 +28,7 @@ import calendar
 import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Final, TypeVar
 
 from attrs import frozen
@@ -50,12 +52,13 @@ from ..application.commands import (
 from ..application.platform import Platform
 from ..application.results import (
     EstablishmentAlreadyEnrolled,
+    EstablishmentMembers,
     EstablishmentNotEnrolled,
     NetEntreprisesLoggedIn,
     PasswordResetRequested,
     RegistrationPending,
 )
-from ..domain.errors import OnboardingError
+from ..domain.errors import AccessNotYetOpenError, OnboardingError
 from ..domain.events import DomainEvent
 from ..domain.notifications import EmailNotification, OutboxMessage, PasswordResetRequest
 from ..domain.rights import AccessLevel
@@ -125,6 +128,21 @@ LIFE_SIGNS: Final = frozenset(
 )
 
 ADMINISTRATOR: Final = "administrator"
+USER: Final = "user"
+
+# A7: what restarts an account's 18 months, as the spec names them (login, access
+# opening, renewal); before any, they count from the account's start (see _expiry_bounds).
+RESTARTS: Final = frozenset({"login_succeeded", "access_opened", "account_renewed"})
+
+# R5's « Profil » and « Statut » columns, in the spec's words (R1, A2); closed accounts
+# are not listed.
+PROFILE_LABELS: Final[Mapping[str, str]] = {ADMINISTRATOR: "Administrateur", USER: "Utilisateur"}
+STATE_LABELS: Final[Mapping[str, str]] = {
+    PENDING_ACTIVATION: "En attente d'activation",
+    ACTIVE: "Actif",
+    BLOCKED: "Bloqué",
+    EXPIRED: "Expiré",
+}
 IDENTIFIER: Final = re.compile(r"[A-Z]{3}[0-9]{6}")  # A1
 WITHDRAWAL_URL: Final = re.compile(r"/desinscription\?jeton=([A-Za-z0-9_\-]+)")
 
@@ -134,6 +152,7 @@ BY_APPLICANT: Final = "withdrawal_by_applicant"
 BY_REPRESENTATIVE: Final = "withdrawal_by_legal_representative"
 
 PERMISSION_DENIED: Final = "account.permission_denied"
+ACCESS_NOT_YET_OPEN: Final = "login.access_not_yet_open"
 ACCOUNT_BLOCKED: Final = "login.account_blocked"
 ACCOUNT_STATE: Final = "login.account_state"
 NOT_FOUND: Final = "account.not_found"
@@ -159,6 +178,10 @@ NET_ENTREPRISES_PEOPLE: Final = (("Martin", "Paul"), ("Bernard", "Marie"))  # no
 NET_ENTREPRISES_PASSWORD: Final = "ne-password"
 WRONG_PASSWORD: Final = "Mauvais-mdp-0"
 STRANGERS: Final = ("ZZZ999999", "pas-un-identifiant")  # unknown, and malformed
+# R8: the professional contact details the model typed, by path: civilité, téléphone fixe
+# (its digits), service/fonction (``holder_form`` and ``net_entreprises_form``'s own).
+CLASSIC_CONTACT: Final = ("Madame", "0556114123", "Ressources humaines")
+NET_ENTREPRISES_CONTACT: Final = ("Monsieur", "0556114124", "Finances")
 JUMPS: Final = (
     "minutes",
     "days",
@@ -259,6 +282,17 @@ class _Person:
 
 
 @frozen
+class _Reading:
+    """R8 restated: what reading « Mes intervenants » must answer (``refusal`` is None
+    for the list) and what time makes of the reader's account and enrolment meanwhile."""
+
+    refusal: str | None
+    state: str | None  # the reader's account state after the read (None: a stranger)
+    enrolment: str | None  # the reader's establishment's enrolment state after the read
+    or_expired: bool = False  # A7's start is ambiguous here: an expiry is also right
+
+
+@frozen
 class _Ticket:
     value: str
     siret: str
@@ -318,6 +352,7 @@ class PlatformMachine(RuleBasedStateMachine):
         self.spent_tickets: set[str] = set()  # N3, N4: a ticket makes one account
         self.net_entreprises: set[str] = set()  # the identifiers of N-E accounts
         self.day_j: dict[str, datetime] = {}
+        self.applicants: dict[str, datetime] = {}  # a registration's applicant → its day J
         self._emails = 0
         self._mails_read = 0
         self._letters_read = 0
@@ -399,6 +434,7 @@ class PlatformMachine(RuleBasedStateMachine):
         assert state == NOT_ENROLLED, f"E6: a second registration was accepted ({state})"
         now = self.journey.clock.now()
         self.day_j[siret] = self._access_opening(now)
+        self.applicants[submitted.identifier] = self.day_j[siret]
         self.people[submitted.identifier] = _Person(
             submitted.identifier, siret, first_name, last_name, email
         )
@@ -747,6 +783,161 @@ class PlatformMachine(RuleBasedStateMachine):
             i for i, a in self._snapshot.accounts.items() if a.siret == own and a.state in OPEN
         }
         assert {m.identifier for m in members.members} == expected
+
+    @rule(pick=_picks, state=st.sampled_from((ACTIVE, ACTIVE, BLOCKED, PENDING_ACTIVATION, "")))
+    def read_establishment_members(self, pick: int, state: str) -> None:
+        """R8, R6, A4, C8, T1: « Mes intervenants » read by anyone known, in any state and
+        of any establishment, or by a stranger (``state``: preferably an account in it).
+        Only an active member of an enrolled establishment reads it, user or
+        administrator; anyone else is told their account's state as at login, or that
+        rights are lacking. What time decided about the reader's own account (a lapse, an
+        expiry, day J) stands, as when the account is used. A user still lists nothing
+        through R5's management view (R6)."""
+        accounts = self._snapshot.accounts
+        fitting = [i for i in sorted(accounts) if accounts[i].state == state]
+        who = fitting[pick % len(fitting)] if fitting else self._pick_actor(pick)
+        expected = self._reading(who)
+        seen, refused = None, None
+        try:
+            seen = self.platform.establishment_members(who)
+        except OnboardingError as error:
+            refused = error
+        after = self._take()
+        row = accounts.get(who)
+        if row is not None:
+            now, enrolment = after.accounts[who].state, after.enrolment(row.siret)
+            if expected.or_expired and refused is not None and now == EXPIRED:
+                assert refused.code == ACCOUNT_STATE, f"A7: {who} expired as they read: {refused}"
+            else:
+                assert (now, enrolment) == (expected.state, expected.enrolment), (
+                    f"T1: {who} read « Mes intervenants »: now {now}, {enrolment}; "
+                    f"expected {expected}"
+                )
+                self._check_reading(who, expected, seen, refused)
+            if row.profile == USER:
+                _, listed = _attempt(lambda: self.platform.list_members(who))
+                assert listed == PERMISSION_DENIED, f"R6: user {who} listed members: {listed}"
+        else:
+            self._check_reading(who, expected, seen, refused)
+
+    def _check_reading(
+        self,
+        who: str,
+        expected: _Reading,
+        seen: EstablishmentMembers | None,
+        refused: OnboardingError | None,
+    ) -> None:
+        """R8: the refusal predicted, or the list as the model's accounts make it."""
+        if seen is None:
+            assert refused is not None
+            assert refused.code == expected.refusal, (
+                f"R8: {who} ({self._snapshot.accounts.get(who)}) reading « Mes intervenants »"
+                f" was told {refused.code}, expected {expected.refusal}"
+            )
+            if isinstance(refused, AccessNotYetOpenError):  # C8: from day J, local date
+                day_j = self.applicants[who]
+                assert refused.access_from == day_j.date(), (refused.access_from, day_j)
+            return
+        assert expected.refusal is None, f"R8: {who} read the list, expected {expected.refusal}"
+        row = self._snapshot.accounts[who]
+        assert (seen.viewer, seen.siret) == (who, row.siret), seen
+        is_administrator = row.profile == ADMINISTRATOR
+        assert seen.viewer_is_administrator == is_administrator, seen
+        members = {
+            i: a for i, a in self._snapshot.accounts.items() if a.siret == row.siret and _open(a)
+        }
+        rows = {r.identifier: r for r in seen.members}
+        assert len(rows) == len(seen.members), f"R8: a member listed twice {seen.members}"
+        assert set(rows) == set(members), f"R8: listed {sorted(rows)}, members {sorted(members)}"
+        for identifier, shown in rows.items():
+            account, person = members[identifier], self.people[identifier]
+            _, _, service = self._contact(identifier)
+            assert (shown.profile, shown.status) == (
+                PROFILE_LABELS[account.profile],
+                STATE_LABELS[account.state],
+            ), f"R5: {identifier} {account} shown {shown.profile}, {shown.status}"
+            assert (shown.last_name, shown.first_name, shown.service) == (
+                person.last_name,
+                person.first_name,
+                service,
+            ), shown
+            assert shown.net_entreprises == (identifier in self.net_entreprises), shown
+        administrators = {i for i, a in members.items() if a.profile == ADMINISTRATOR}
+        contacts = {c.identifier: c for c in seen.administrators}
+        assert len(contacts) == len(seen.administrators), seen.administrators
+        assert set(contacts) == administrators, f"R8: contacts of {sorted(contacts)}"
+        for identifier, contact in contacts.items():
+            person = self.people[identifier]
+            civility, phone, service = self._contact(identifier)
+            assert (contact.email, contact.civility, contact.service) == (
+                person.email,
+                civility,
+                service,
+            ), contact
+            assert contact.phone.replace(" ", "") == phone, contact
+            assert (contact.last_name, contact.first_name) == (person.last_name, person.first_name)
+            assert contact.status == STATE_LABELS[members[identifier].state], contact
+        # R5: the single-administrator warning, to administrators only (a user cannot
+        # designate a second one); an administrator reads the rows of R5's own view.
+        single = len(administrators) < 2
+        assert (seen.warning is not None) == (is_administrator and single), seen.warning
+        if is_administrator:
+            managed = self.platform.list_members(who)
+            assert managed.members == seen.members, "R8/R5: two lists of the same members"
+
+    def _reading(self, who: str) -> _Reading:
+        """R8 with A4, C6, C8, A7 and T1, restated from the model's state: the outcome of
+        ``who`` reading « Mes intervenants » now."""
+        snapshot = self._snapshot
+        row = snapshot.accounts.get(who)
+        if row is None:  # R8: names nobody, says nothing about who exists
+            return _Reading(PERMISSION_DENIED, None, None)
+        # As stored: only the reader's own account is brought up to date (a closed account
+        # of a re-registered establishment leaves its new applicant's lapse to the sweep).
+        enrolment, applicant = snapshot.enrolments.get(row.siret, (NOT_ENROLLED, None))
+        if row.state == PENDING_ACTIVATION:
+            if self._creation_lapsed(who, snapshot):  # C6, T1: deleted as it is used
+                if applicant == who:
+                    enrolment = NOT_ENROLLED  # and its registration lapses
+                return _Reading(ACCOUNT_STATE, DELETED, enrolment)
+            return _Reading(ACCOUNT_STATE, row.state, enrolment)
+        if row.state == BLOCKED:  # A4: « Votre compte est bloqué… »
+            return _Reading(ACCOUNT_BLOCKED, row.state, enrolment)
+        if row.state != ACTIVE:  # A4: expired, or closed
+            return _Reading(ACCOUNT_STATE, row.state, enrolment)
+        early, late = self._expiry_bounds(who)
+        if snapshot.now >= late:  # A7, T1: expired as it is used
+            return _Reading(ACCOUNT_STATE, EXPIRED, enrolment)
+        ambiguous = snapshot.now >= early
+        if enrolment == PENDING and applicant == who:
+            if snapshot.now < self.day_j[row.siret]:  # C8: « … à compter du JJ/MM/AAAA »
+                return _Reading(ACCESS_NOT_YET_OPEN, ACTIVE, enrolment, ambiguous)
+            enrolment = ENROLLED  # C8, T1: day J came before the sweep
+        if enrolment != ENROLLED:
+            return _Reading(PERMISSION_DENIED, ACTIVE, enrolment, ambiguous)
+        return _Reading(None, ACTIVE, enrolment, ambiguous)
+
+    def _expiry_bounds(self, identifier: str) -> tuple[datetime, datetime]:
+        """A7, restated: 18 months from the account's last login, access opening or
+        renewal; before any of those, from its start: day J for a registration's
+        applicant (their access opening, C8), else its creation (a Net-Entreprises
+        account is usable at once). For an account an administrator created, the spec's
+        « access opening » reads as its creation or as its activation (its password):
+        the two bounds, so that a moment between them accepts either answer."""
+        events = [e for e in self._snapshot.events if e.account == identifier]
+        start = self.applicants.get(identifier)
+        if start is None:
+            start = next(e.at for e in events if e.kind == "account_created")
+        signs = [start, *(e.at for e in events if e.kind in RESTARTS)]
+        activated = [e.at for e in events if e.kind == "account_activated"]
+        months = self.platform.policy.account_lifetime_months
+        early = _months_later(max(signs).astimezone(UTC), months)
+        late = _months_later(max([*signs, *activated]).astimezone(UTC), months)
+        return early, late
+
+    def _contact(self, identifier: str) -> tuple[str, str, str]:
+        """The civilité, téléphone fixe digits and service/fonction the model typed."""
+        return NET_ENTREPRISES_CONTACT if identifier in self.net_entreprises else CLASSIC_CONTACT
 
     @rule()
     def sweep(self) -> None:
