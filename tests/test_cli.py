@@ -312,7 +312,7 @@ def test_the_demo_runs_on_a_fresh_sqlite_file_by_default(
     assert main(["demo", "--no-files"]) == 0
     out = capsys.readouterr().out
     assert "sqlite:///var/demo/onboarding.db" in out
-    assert out.count("Votre identifiant de connexion : JDU000001") == 2
+    assert out.count("Votre identifiant de connexion est JDU000001.") == 2
     assert (tmp_path / "var" / "demo" / "courriers").is_dir()
 
 
