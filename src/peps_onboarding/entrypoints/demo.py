@@ -118,6 +118,21 @@ def _holder(
     )
 
 
+def _net_entreprises_form(
+    civility: str, email: str, phone: str, service: str, *, address: AddressForm
+) -> NetEntreprisesForm:
+    """The form after a Net-Entreprises sign-in: nom and prénom come from the sign-in."""
+    return NetEntreprisesForm(
+        civility=civility,
+        email=email,
+        email_confirmation=email,
+        phone=phone,
+        service_function=service,
+        address=address,
+        terms_accepted=True,
+    )
+
+
 class _Stage:
     """What the demo prints, and how: titles with the simulated Paris time, e-mails
     shown whole the first time their kind appears, letters with their address block."""
@@ -306,14 +321,12 @@ def _first_days(stage: _Stage) -> None:
     joined = platform.complete_net_entreprises(
         NetEntreprisesCompletion(
             ticket=signed.ticket,
-            form=NetEntreprisesForm(
-                civility="Monsieur",
-                email="paul.martin@saint-aubin.example",
-                email_confirmation="paul.martin@saint-aubin.example",
-                phone="05 56 11 41 24",
-                service_function="Finances",
+            form=_net_entreprises_form(
+                "Monsieur",
+                "paul.martin@saint-aubin.example",
+                "05 56 11 41 24",
+                "Finances",
                 address=SAINT_AUBIN,
-                terms_accepted=True,
             ),
         )
     )
@@ -517,16 +530,14 @@ def _net_entreprises_administrator(stage: _Stage) -> None:
     joined = platform.complete_net_entreprises(
         NetEntreprisesCompletion(
             ticket=signed.ticket,
-            form=NetEntreprisesForm(
-                civility="Madame",
-                email="marie.jean-baptiste@abymes.example",
-                email_confirmation="marie.jean-baptiste@abymes.example",
-                phone="05 90 83 00 00",
-                service_function="Direction générale des services",
+            form=_net_entreprises_form(
+                "Madame",
+                "marie.jean-baptiste@abymes.example",
+                "05 90 83 00 00",
+                "Direction générale des services",
                 address=AddressForm(
                     street="Rue Achille René-Boisneuf", postal_code="97139", city="Les Abymes"
                 ),
-                terms_accepted=True,
             ),
         )
     )
