@@ -5,6 +5,7 @@ from __future__ import annotations
 import email
 import email.policy
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ from peps_onboarding.config import (
 )
 from peps_onboarding.domain.notifications import EmailKind, EmailMessage
 from peps_onboarding.entrypoints.cli import main
+from peps_onboarding.ports import ChallengeMedia, SecurityChallenge
 from peps_onboarding.testing import Journey, holder_form, step_one_proof
 from peps_onboarding.testing.journeys import HOSPITAL, PASSWORD, START, net_entreprises_form
 from peps_onboarding.testing.samples import sample_directory
@@ -186,7 +188,20 @@ def test_a_toml_value_that_is_not_a_table_is_refused(tmp_path: Path) -> None:
 class HostCaptcha:
     """What a host brings: its own security check (here, one that accepts one answer)."""
 
-    def verify(self, response: str) -> bool:
+    def challenge(self) -> SecurityChallenge:
+        return SecurityChallenge(
+            id="du-jour",
+            kind="text",
+            prompt="Saisissez la réponse du jour",
+            choices=(),
+            sound_prompt="Saisissez la réponse du jour",
+            expires_at=START + timedelta(days=1),
+        )
+
+    def media(self, challenge_id: str, part: str) -> ChallengeMedia | None:
+        return None
+
+    def verify(self, challenge_id: str, response: str) -> bool:
         return response == "réponse-du-jour"
 
 

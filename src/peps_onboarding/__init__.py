@@ -64,6 +64,7 @@ from .domain.errors import (
     AccountNotFoundError,
     AccountStateForbidsLoginError,
     CaptchaFailedError,
+    CaptchaUnavailableError,
     ConcurrentUpdateError,
     ConflictError,
     DirectoryUnavailableError,
@@ -136,6 +137,7 @@ from .domain.values import (
     Siret,
     TextLine,
 )
+from .ports import ChallengeChoice, ChallengeMedia, SecurityChallenge
 from .serialization import converter, make_json_converter
 
 __version__ = "0.1.0"
@@ -158,6 +160,9 @@ __all__ = [
     "Argon2PasswordHasher",
     "AssistanceGiven",
     "CaptchaFailedError",
+    "CaptchaUnavailableError",
+    "ChallengeChoice",
+    "ChallengeMedia",
     "Civility",
     "ClassicRegistration",
     "ConcurrentUpdateError",
@@ -257,6 +262,7 @@ __all__ = [
     "RegistrationWithdrawnResult",
     "Right",
     "RuleViolationError",
+    "SecurityChallenge",
     "SeededRandomSource",
     "Service",
     "ServiceUnavailableError",

@@ -10,13 +10,16 @@ what is due, however many accounts there are.
 from __future__ import annotations
 
 import bisect
+import io
+import secrets
 import threading
+import wave
 from collections.abc import Callable, Hashable, Iterable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import ClassVar, Generic, Self, TypeVar
 
-from attrs import evolve
+from attrs import evolve, frozen
 
 from ..domain.account import Account
 from ..domain.errors import (
@@ -33,7 +36,15 @@ from ..domain.events import DomainEvent
 from ..domain.links import Link, LinkPurpose
 from ..domain.notifications import EmailMessage, Letter, OutboxMessage
 from ..domain.values import ContractNumber, Identifier, Siret
-from ..ports import NetEntreprisesIdentity
+from ..ports import (
+    ChallengeChoice,
+    ChallengeMedia,
+    Clock,
+    NetEntreprisesIdentity,
+    SecurityChallenge,
+)
+from .captcha.answers import same_key, same_word
+from .captcha.store import ChallengeStore, now_of
 from .staging import StagedWrites
 
 __all__ = [
@@ -628,18 +639,40 @@ def _fold(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
+@frozen(kw_only=True)
+class _MemoryChallenge:
+    answer: str  # the word asked when it was issued (a later renew() does not change it)
+    target_key: str
+    keys: tuple[str, ...]
+
+
 class InMemoryCaptchaVerifier:
     """Accepts one answer (default « trombone »), as the image « Trombone » of C1.
 
     Like the real check, it can be renewed (« Renouveler le contrôle de sécurité »: another
     image, and the previous answer stops working) and has a sound version whose answer is
     the same word, so that a person who cannot see the images passes it too.
+
+    Two ways to answer it. With no challenge id (``verify("", "trombone")``), the current
+    ``answer`` typed: what tests and the demo do. With the id of a challenge it issued
+    (:meth:`challenge`), the key of its target image, or its word: single use, right or
+    wrong, and expired after ``ttl`` on ``clock`` (the clock port or a callable). Its
+    media are tiny generated SVG and WAV files. For tests only: production refuses it.
     """
 
     IMAGES: ClassVar[tuple[str, ...]] = ("Trombone", "Ciseaux", "Agrafeuse", "Enveloppe")
 
-    def __init__(self, answer: str = "trombone") -> None:
+    def __init__(
+        self,
+        answer: str = "trombone",
+        *,
+        clock: Clock | Callable[[], datetime] | None = None,
+        ttl: timedelta = timedelta(minutes=10),
+    ) -> None:
         self.answer = answer
+        self._issued: ChallengeStore[_MemoryChallenge] = ChallengeStore(
+            ttl=ttl, capacity=1_000, now=now_of(clock)
+        )
 
     @property
     def instruction(self) -> str:
@@ -664,5 +697,76 @@ class InMemoryCaptchaVerifier:
             self.answer,
         )
 
-    def verify(self, response: str) -> bool:
-        return response.strip().casefold() == self.answer.casefold()
+    def challenge(self) -> SecurityChallenge:
+        """Rule C1: the four images, the current answer's among them (or added)."""
+        names = list(self.IMAGES)
+        if self._image() not in names:
+            names[0] = self._image()
+        keys = tuple(secrets.token_urlsafe(9) for _ in names)
+        target_key = keys[names.index(self._image())]
+        challenge_id = secrets.token_urlsafe(18)
+        expires_at = self._issued.add(
+            challenge_id,
+            _MemoryChallenge(answer=self.answer, target_key=target_key, keys=keys),
+        )
+        return SecurityChallenge(
+            id=challenge_id,
+            kind="images",
+            prompt=self.instruction,
+            choices=tuple(
+                ChallengeChoice(key=key, label=f"Image {index}")
+                for index, key in enumerate(keys, start=1)
+            ),
+            sound_prompt="Saisissez le mot que vous entendez",
+            expires_at=expires_at,
+        )
+
+    def media(self, challenge_id: str, part: str) -> ChallengeMedia | None:
+        """A coloured disc per image (no word in it), a short silent WAV for ``"son"``."""
+        if not isinstance(challenge_id, str) or not isinstance(part, str):
+            return None
+        issued = self._issued.get(challenge_id)
+        if issued is None:
+            return None
+        if part == "son":
+            return ChallengeMedia(content=_SILENT_WAV, media_type="audio/wav")
+        if part not in issued.keys:
+            return None
+        hue = 40 * issued.keys.index(part)
+        svg = (
+            '<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64" viewBox="0 0 8 8">'
+            f'<circle cx="4" cy="4" r="3" fill="hsl({hue},60%,35%)"/></svg>'
+        )
+        return ChallengeMedia(content=svg.encode("ascii"), media_type="image/svg+xml")
+
+    def verify(self, challenge_id: str, response: str | None = None) -> bool:
+        """Rule C1: see the class. Never raises on what a form may post.
+
+        ``verify("trombone")``, the port's former one-argument form, still reads as
+        ``verify("", "trombone")`` for hosts' older tests."""
+        if response is None:
+            challenge_id, response = "", challenge_id
+        if not isinstance(challenge_id, str) or len(challenge_id) > 256:
+            return False
+        issued = self._issued.take(challenge_id) if challenge_id else None
+        if not isinstance(response, str) or len(response) > 256:
+            return False
+        if challenge_id == "":
+            return same_word(response, self.answer)
+        if issued is None:
+            return False
+        by_key = same_key(response.strip(), issued.target_key)
+        return by_key | same_word(response, issued.answer)
+
+
+def _silent_wav() -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as target:
+        target.setnchannels(1)
+        target.setsampwidth(1)
+        target.setframerate(8_000)
+        target.writeframes(bytes([128]) * 800)
+    return buffer.getvalue()
+
+
+_SILENT_WAV = _silent_wav()

@@ -129,7 +129,8 @@ def identify_establishment(
         source(deps, limits.identification_per_source, "identification", client),
     )
     # The security check comes before any lookup: a failure says nothing (C1).
-    if not deps.captcha.verify(command.captcha_response[:256]):
+    challenge = command.captcha_challenge if isinstance(command.captcha_challenge, str) else ""
+    if not deps.captcha.verify(challenge[:256], command.captcha_response[:256]):
         raise CaptchaFailedError()
     proof = _proof(deps, siret, number, deps.clock.now())
     with deps.unit_of_work() as uow:

@@ -22,11 +22,13 @@ __all__ = [
 
 @frozen(kw_only=True)
 class EstablishmentIdentification:
-    """Classic step 1 (C1): SIRET, contract number and the security check."""
+    """Classic step 1 (C1): SIRET, contract number and the security check: the id of the
+    challenge shown (``Platform.security_check()``) and its answer."""
 
     siret: str
     contract_number: str
     captcha_response: str
+    captcha_challenge: str = ""
 
 
 @frozen(kw_only=True)

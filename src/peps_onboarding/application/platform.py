@@ -17,6 +17,7 @@ from ..domain.events import DomainEvent
 from ..domain.password import PasswordCheck
 from ..domain.policy import Policy
 from ..domain.rights import AccessLevel
+from ..ports import ChallengeMedia, SecurityChallenge
 from . import (
     administration,
     assistance,
@@ -25,6 +26,7 @@ from . import (
     establishment_members,
     housekeeping,
     net_entreprises,
+    security_check,
 )
 from .commands import (
     ClassicRegistration,
@@ -79,6 +81,17 @@ class Platform:
         :meth:`resend_creation_link` require. ``client``: the client's address, for the
         per-source rate limit (every anonymous use case takes it)."""
         return classic.identify_establishment(self._deps, command, client)
+
+    def security_check(self) -> SecurityChallenge:
+        """Rule C1: a new security check for step 1; « Renouveler le contrôle de
+        sécurité » is just another call. Its ``id`` goes back with the answer
+        (``EstablishmentIdentification.captcha_challenge``)."""
+        return security_check.new_challenge(self._deps)
+
+    def security_check_media(self, challenge_id: str, part: str) -> ChallengeMedia | None:
+        """Rules C1, W4: an image of the check (``part``: a choice's key, or ``"image"``)
+        or its sound version (``"son"``); ``None`` when unknown, expired or used."""
+        return security_check.challenge_media(self._deps, challenge_id, part)
 
     def administrators(self, proof: str) -> tuple[str, ...]:
         """Rules R7, C2, C10: every administrator's name (never e-mail or phone)."""

@@ -24,6 +24,7 @@ __all__ = [
     "AccountNotFoundError",
     "AccountStateForbidsLoginError",
     "CaptchaFailedError",
+    "CaptchaUnavailableError",
     "ConcurrentUpdateError",
     "ConflictError",
     "DirectoryUnavailableError",
@@ -427,6 +428,16 @@ class NetEntreprisesUnavailableError(ServiceUnavailableError):
     code = "net_entreprises.unavailable"
     message = (
         "Le service Net-Entreprises est momentanément indisponible. Veuillez réessayer plus tard."
+    )
+
+
+class CaptchaUnavailableError(ServiceUnavailableError):
+    """Rule C1: the security check's service (CaptchEtat) cannot be reached; never
+    reported as a failed check."""
+
+    code = "captcha.unavailable"
+    message = (
+        "Le contrôle de sécurité est momentanément indisponible. Veuillez réessayer plus tard."
     )
 
 

@@ -34,6 +34,7 @@ from attrs import asdict
 
 from ..config import ConfigError
 from ..domain.errors import (
+    CaptchaUnavailableError,
     NetEntreprisesUnavailableError,
     NotificationDeliveryError,
     OnboardingError,
@@ -47,7 +48,7 @@ if TYPE_CHECKING:
     from ..application.platform import Platform
     from ..domain.notifications import EmailMessage, Letter
     from ..domain.values import Siret
-    from ..ports import NetEntreprisesIdentity
+    from ..ports import ChallengeMedia, NetEntreprisesIdentity, SecurityChallenge
 
 __all__ = ["EXIT_CODES", "MaskingFilter", "main", "mask_urls"]
 
@@ -670,9 +671,16 @@ def _outbox_retry(args: argparse.Namespace) -> int:
 
 
 class _NoCaptcha:
-    """The worker answers no form: any security check it were asked would fail."""
+    """The worker answers no form: it shows no security check, and any it were asked to
+    verify would fail."""
 
-    def verify(self, response: str) -> bool:
+    def challenge(self) -> SecurityChallenge:
+        raise CaptchaUnavailableError()
+
+    def media(self, challenge_id: str, part: str) -> ChallengeMedia | None:
+        return None
+
+    def verify(self, challenge_id: str, response: str) -> bool:
         return False
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Literal, Protocol, Self
 
-from attrs import frozen
+from attrs import field, frozen
 
 from ..domain.account import Account
 from ..domain.establishment import Contract, Enrolment, Establishment, LegalRepresentative
@@ -25,6 +25,8 @@ from ..domain.values import ContractNumber, Identifier, Siret
 __all__ = [
     "AccountStore",
     "CaptchaVerifier",
+    "ChallengeChoice",
+    "ChallengeMedia",
     "Clock",
     "ContractDirectory",
     "EmailRenderer",
@@ -39,6 +41,7 @@ __all__ = [
     "Outbox",
     "PasswordHasher",
     "RandomSource",
+    "SecurityChallenge",
     "Throttle",
     "UnitOfWork",
     "UnitOfWorkFactory",
@@ -139,10 +142,67 @@ class NetEntreprisesVerifier(Protocol):
     ) -> NetEntreprisesIdentity: ...
 
 
-class CaptchaVerifier(Protocol):
-    """Rule C1: the security check (image « Trombone », sound version)."""
+@frozen(kw_only=True)
+class ChallengeChoice:
+    """One image of an image-choice security check (C1)."""
 
-    def verify(self, response: str) -> bool: ...
+    key: str  # opaque, random per challenge: what the form posts back when it is clicked
+    label: str  # its accessible name, which never gives the answer away: « Image 1 »…
+
+
+@frozen(kw_only=True)
+class SecurityChallenge:
+    """Rule C1: one security check, as a screen shows it; W4: with its sound version.
+
+    ``kind`` ``"images"``: click the one of ``choices`` the ``prompt`` names (« Cliquer
+    sur l'image Trombone »). ``kind`` ``"text"``: type the characters shown in one image
+    (CaptchEtat); ``choices`` is then empty. Either way the sound version (media part
+    ``"son"``) is the non-graphic alternative, and ``sound_prompt`` says what to do with
+    it. « Renouveler le contrôle de sécurité » is just another challenge.
+    """
+
+    id: str  # opaque, unguessable: posted back with the response
+    kind: Literal["images", "text"]
+    prompt: str
+    choices: tuple[ChallengeChoice, ...]
+    sound_prompt: str
+    expires_at: datetime  # aware, UTC
+
+
+@frozen(kw_only=True)
+class ChallengeMedia:
+    """An image or the sound of a challenge, as served to the browser."""
+
+    content: bytes = field(repr=False)
+    media_type: str  # "image/svg+xml", "image/png", "audio/wav"…
+
+
+class CaptchaVerifier(Protocol):
+    """Rule C1: the security check (images « Trombone », or characters to type), which can
+    be renewed and has a sound version (W4).
+
+    A challenge is single use: its first :meth:`verify`, right or wrong, consumes it.
+    An adapter that relies on an outside service raises
+    :class:`~peps_onboarding.domain.errors.CaptchaUnavailableError` when it cannot reach
+    it; hostile input never raises.
+    """
+
+    def challenge(self) -> SecurityChallenge:
+        """A new challenge (each call, a new one: that is how the check is renewed)."""
+        ...
+
+    def media(self, challenge_id: str, part: str) -> ChallengeMedia | None:
+        """``part``: a choice's key (``"images"``), ``"image"`` (``"text"``) or ``"son"``
+        (the sound version). ``None`` when the challenge or the part is unknown, expired
+        or used."""
+        ...
+
+    def verify(self, challenge_id: str, response: str) -> bool:
+        """True when ``response`` (the clicked choice's key, or what the person typed from
+        the sound version or the text image) answers this challenge; the challenge is used
+        up either way. False for an unknown, expired or used challenge, and for anything
+        that is not an answer."""
+        ...
 
 
 class Mailer(Protocol):

@@ -1414,13 +1414,57 @@ class LetterSenderContract:
 class CaptchaVerifierContract:
     """The :class:`~peps_onboarding.ports.CaptchaVerifier` port. Fixture ``captcha``."""
 
+    HOSTILE: ClassVar[tuple[str, ...]] = (
+        "",
+        " ",
+        "not the answer",
+        "\x00",
+        "\x1b[2J\r\n",
+        "<script>",
+        "\ud800",
+        "x" * 256,
+        "x" * 100_000,
+    )
+
     @pytest.mark.rule("C1")
     def test_wrong_or_garbage_responses_are_refused_without_raising(
         self, captcha: CaptchaVerifier
     ) -> None:
-        """Rule C1: a wrong, empty or hostile response returns False."""
-        for response in ("", " ", "not the answer", "\x00", "<script>", "x" * 256):
-            assert captcha.verify(response) is False
+        """Rule C1: a wrong, empty or hostile response, to a challenge it issued or to
+        none, returns False."""
+        for response in self.HOSTILE:
+            assert captcha.verify(captcha.challenge().id, response) is False
+            assert captcha.verify("", response) is False
+        for challenge_id in self.HOSTILE[1:]:  # "" is the in-memory one's test answer
+            assert captcha.verify(challenge_id, "trombone") is False
+
+    @pytest.mark.rule("C1")
+    def test_each_challenge_is_new_and_dated(self, captcha: CaptchaVerifier) -> None:
+        """Rule C1: renewing is asking again: a new id each time; the expiry is aware, in
+        UTC; images have distinct keys and labels, text has none."""
+        first, second = captcha.challenge(), captcha.challenge()
+        assert first.id and first.id != second.id
+        for challenge in (first, second):
+            assert challenge.expires_at.utcoffset() == timedelta(0)
+            assert challenge.prompt and challenge.sound_prompt
+            assert challenge.kind in ("images", "text")
+            assert bool(challenge.choices) == (challenge.kind == "images")
+            keys = [choice.key for choice in challenge.choices]
+            labels = [choice.label for choice in challenge.choices]
+            assert len(set(keys)) == len(keys) and len(set(labels)) == len(labels)
+
+    @pytest.mark.rule("C1", "W4")
+    def test_media_of_an_unknown_or_used_challenge_is_none(self, captcha: CaptchaVerifier) -> None:
+        """Rules C1, W4: no image or sound for an unknown challenge or part, nor once the
+        challenge is answered."""
+        for challenge_id in self.HOSTILE:
+            assert captcha.media(challenge_id, "son") is None
+        challenge = captcha.challenge()
+        assert captcha.media(challenge.id, "no such part") is None
+        captcha.verify(challenge.id, "wrong")
+        assert captcha.media(challenge.id, "son") is None
+        for choice in challenge.choices:
+            assert captcha.media(challenge.id, choice.key) is None
 
 
 _AUTOMATON = "Cet email vous a été envoyé par un automate. Merci de ne pas répondre."

@@ -73,14 +73,23 @@ def unthrottled(policy: Policy | None = None) -> Policy:
 
 
 def step_one_proof(
-    platform: Platform, siret: str, contract: str, *, captcha_response: str = "trombone"
+    platform: Platform,
+    siret: str,
+    contract: str,
+    *,
+    captcha_response: str = "trombone",
+    captcha_challenge: str = "",
 ) -> str:
     """Step 1 passed for the pair: the proof that registering, the full administrators
     list and the resend require (C10). ``captcha_response`` defaults to the in-memory
-    security check's answer; a platform wired to another check passes that one's."""
+    security check's answer; a platform wired to another check passes that one's, with
+    the id of the challenge it answers (``platform.security_check().id``)."""
     return platform.identify_establishment(
         EstablishmentIdentification(
-            siret=siret, contract_number=contract, captcha_response=captcha_response
+            siret=siret,
+            contract_number=contract,
+            captcha_response=captcha_response,
+            captcha_challenge=captcha_challenge,
         )
     ).proof
 
