@@ -2,7 +2,8 @@
 
 :func:`build` takes the adapters; :func:`build_in_memory` makes them all in memory;
 :func:`build_from_config` makes the ones a :class:`~peps_onboarding.config.PlatformConfig`
-names (``make_mailer``, ``make_letters``, ``make_renderer``, ``make_net_entreprises``),
+names (``make_mailer``, ``make_letters``, ``make_renderer``, ``make_net_entreprises``,
+``make_captcha``),
 and fails closed: no in-memory back-end, no missing links' base and no second secret on
 one database, unless the caller says it is a demonstration.
 """
@@ -59,6 +60,7 @@ __all__ = [
     "build_in_memory",
     "check_config",
     "check_secret",
+    "make_captcha",
     "make_letters",
     "make_mailer",
     "make_net_entreprises",
@@ -161,7 +163,8 @@ def build_in_memory(
     database = database or InMemoryDatabase()
     directory = directory or InMemoryDirectory()
     mailer, letters = InMemoryMailer(), InMemoryLetterSender()
-    net_entreprises, captcha = InMemoryNetEntreprisesVerifier(), InMemoryCaptchaVerifier()
+    net_entreprises = InMemoryNetEntreprisesVerifier()
+    captcha = InMemoryCaptchaVerifier(clock=clock)  # its challenges expire on this clock
     platform = build(
         unit_of_work=unit_of_work or database.unit_of_work,
         registry=directory,
@@ -256,6 +259,28 @@ def make_net_entreprises(config: PlatformConfig) -> NetEntreprisesVerifier:
     return HttpNetEntreprisesVerifier(settings)
 
 
+def make_captcha(config: PlatformConfig, *, clock: Clock | None = None) -> CaptchaVerifier:
+    """Rule C1's security check: CaptchEtat when its client id and secret are configured
+    (``PEPS_CAPTCHETAT_*``), else the image choice « Cliquer sur l'image Trombone » in
+    this process (several processes then need sticky sessions: see
+    :mod:`~peps_onboarding.adapters.captcha.store`). Never the in-memory one."""
+    if config.captchetat_client_id and config.captchetat_client_secret:
+        from .adapters.captcha.captchetat import CaptchEtatSettings, CaptchEtatVerifier
+
+        defaults = CaptchEtatSettings(client_id="-", client_secret="-")
+        settings = CaptchEtatSettings(
+            client_id=config.captchetat_client_id,
+            client_secret=config.captchetat_client_secret,
+            base_url=config.captchetat_url or defaults.base_url,
+            oauth_url=config.captchetat_oauth_url or defaults.oauth_url,
+            style=config.captchetat_style or defaults.style,
+        )
+        return CaptchEtatVerifier(settings, clock=clock)
+    from .adapters.captcha.image_choice import ImageChoiceCaptcha
+
+    return ImageChoiceCaptcha(clock=clock)
+
+
 def platform_secret(config: PlatformConfig) -> PlatformSecret:
     """The configured secret (``PEPS_SECRET``) and the previous ones that still verify."""
     if config.secret is None:
@@ -333,7 +358,7 @@ def build_from_config(
     unit_of_work: Callable[[], UnitOfWork],
     directory: ContractDirectory,
     registry: EstablishmentRegistry | None = None,
-    captcha: CaptchaVerifier,
+    captcha: CaptchaVerifier | None = None,
     net_entreprises: NetEntreprisesVerifier | None = None,
     settings: SecretFingerprintStore | None = None,
     demo: bool = False,
@@ -352,14 +377,16 @@ def build_from_config(
     ``PEPS_PREVIOUS_SECRETS``, and records the current one; with no such store, only a
     demonstration starts.
 
-    ``net_entreprises`` overrides the configured verifier (a process that never
-    verifies credentials passes one that refuses). ``registry`` defaults to INSEE
+    ``captcha`` overrides the configured security check (:func:`make_captcha`: the image
+    choice, or CaptchEtat). ``net_entreprises`` overrides the configured verifier (a
+    process that never verifies credentials passes one that refuses). ``registry`` defaults to INSEE
     Sirene when a key is configured, else to ``directory`` (which must then also be an
     :class:`EstablishmentRegistry`).
     """
     secret = platform_secret(config)
     demo = demo or config.demo
     settings = settings or _settings_of(unit_of_work)
+    captcha = captcha or make_captcha(config, clock=clock)
     missing = [] if demo else _missing(config, captcha, net_entreprises, settings)
     if missing:
         raise _incomplete(missing)

@@ -79,6 +79,13 @@ class PlatformConfig:
     # P1: memory:// counts in this process; redis:// (rediss://) shares the counts
     # between instances. May carry a password: shown masked, never in the TOML file.
     throttle_url: str = "memory://"
+    # C1: the security check. Unset: the image choice in this process; a client id and
+    # secret: the State's CaptchEtat (PISTE), at these addresses (None: production).
+    captchetat_client_id: str | None = None
+    captchetat_client_secret: str | None = None
+    captchetat_url: str | None = None
+    captchetat_oauth_url: str | None = None
+    captchetat_style: str | None = None
 
     def __repr__(self) -> str:  # secrets stay out of logs
         return (
@@ -87,6 +94,7 @@ class PlatformConfig:
             f"net_entreprises={self.net_entreprises_environment}, "
             f"sirene={'on' if self.sirene_api_key else 'off'}, "
             f"previous_secrets={len(self.previous_secrets)}, "
+            f"captcha={'captchetat' if self.captchetat_client_id else 'images'}, "
             f"throttle={_masked(self.throttle_url)})"
         )
 
@@ -134,6 +142,10 @@ _ENV = {
     "PEPS_NET_ENTREPRISES_ENV": ("net_entreprises", "environment"),
     "PEPS_NET_ENTREPRISES_SERVICE_CODE": ("net_entreprises", "service_code"),
     "PEPS_THROTTLE_URL": ("throttle", "url"),
+    "PEPS_CAPTCHETAT_CLIENT_ID": ("captchetat", "client_id"),
+    "PEPS_CAPTCHETAT_URL": ("captchetat", "url"),
+    "PEPS_CAPTCHETAT_OAUTH_URL": ("captchetat", "oauth_url"),
+    "PEPS_CAPTCHETAT_STYLE": ("captchetat", "style"),
 }
 
 
@@ -148,6 +160,8 @@ VARIABLES = (
     "PEPS_SMTP_PASSWORD_FILE",
     "PEPS_SIRENE_API_KEY",
     "PEPS_SIRENE_API_KEY_FILE",
+    "PEPS_CAPTCHETAT_CLIENT_SECRET",
+    "PEPS_CAPTCHETAT_CLIENT_SECRET_FILE",
 )
 """Every environment variable :func:`load_config` reads."""
 
@@ -235,6 +249,36 @@ def load_config(environ: Mapping[str, str] | None = None) -> PlatformConfig:
     throttle_url = _throttle_url(
         get("throttle", "url") or "memory://", from_file="PEPS_THROTTLE_URL" not in env
     )
+    captchetat_id = get("captchetat", "client_id") or None
+    captchetat_secret = secret_from(
+        "PEPS_CAPTCHETAT_CLIENT_SECRET", "PEPS_CAPTCHETAT_CLIENT_SECRET_FILE"
+    )
+    captchetat_urls = {
+        variable: _service_url(variable, text)
+        for variable, key in (
+            ("PEPS_CAPTCHETAT_URL", "url"),
+            ("PEPS_CAPTCHETAT_OAUTH_URL", "oauth_url"),
+        )
+        if (text := get("captchetat", key))
+    }
+    captchetat_style = get("captchetat", "style") or None
+    if (captchetat_id is None) != (captchetat_secret is None):
+        raise ConfigError(
+            "CaptchEtat demande PEPS_CAPTCHETAT_CLIENT_ID et PEPS_CAPTCHETAT_CLIENT_SECRET "
+            "(ou PEPS_CAPTCHETAT_CLIENT_SECRET_FILE) ensemble : réglez les deux, ou aucun "
+            "pour le contrôle par images"
+        )
+    if captchetat_id is None and (captchetat_urls or captchetat_style):
+        raise ConfigError(
+            "PEPS_CAPTCHETAT_URL, PEPS_CAPTCHETAT_OAUTH_URL ou PEPS_CAPTCHETAT_STYLE sans "
+            "identifiants : réglez aussi PEPS_CAPTCHETAT_CLIENT_ID et "
+            "PEPS_CAPTCHETAT_CLIENT_SECRET"
+        )
+    if captchetat_style is not None and not re.fullmatch(r"[A-Za-z0-9_]{1,64}", captchetat_style):
+        raise ConfigError(
+            "PEPS_CAPTCHETAT_STYLE doit être un nom de style CaptchEtat (lettres et "
+            f"chiffres), pas {captchetat_style!r}"
+        )
     defaults = PlatformConfig()
     return PlatformConfig(
         base_url=base_url,
@@ -257,6 +301,11 @@ def load_config(environ: Mapping[str, str] | None = None) -> PlatformConfig:
         net_entreprises_service_code=get("net_entreprises", "service_code"),
         sirene_api_key=secret_from("PEPS_SIRENE_API_KEY", "PEPS_SIRENE_API_KEY_FILE"),
         throttle_url=throttle_url,
+        captchetat_client_id=captchetat_id,
+        captchetat_client_secret=captchetat_secret,
+        captchetat_url=captchetat_urls.get("PEPS_CAPTCHETAT_URL"),
+        captchetat_oauth_url=captchetat_urls.get("PEPS_CAPTCHETAT_OAUTH_URL"),
+        captchetat_style=captchetat_style,
     )
 
 
@@ -278,6 +327,16 @@ def _web_address(variable: str, text: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ConfigError(f"{variable} doit être une adresse https://…, pas {text!r}")
+    return url
+
+
+def _service_url(variable: str, text: str) -> str:
+    """An outside service's address: https, or http towards this machine only (tests)."""
+    url = text.strip().rstrip("/")
+    parts = urlsplit(url)
+    local = parts.hostname in ("localhost", "127.0.0.1", "::1")
+    if not parts.hostname or not (parts.scheme == "https" or (parts.scheme == "http" and local)):
+        raise ConfigError(f"{variable} doit être une adresse https:// complète, pas {text!r}")
     return url
 
 
