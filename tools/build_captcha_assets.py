@@ -36,7 +36,9 @@ MARGIN = 0.05
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description="Builds the image-choice security check's pictograms and sounds."
+    )
     parser.add_argument("lucide", type=Path, help="the unpacked lucide-static package")
     parser.add_argument("--voice", default="fr-fr", help="espeak-ng voice (default: fr-fr)")
     parser.add_argument("--speed", type=int, default=130, help="words per minute (130)")
