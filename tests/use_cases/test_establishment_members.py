@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date
 
 import pytest
+from attrs import evolve
 
 from peps_onboarding import (
     FMIS_REFUNDS,
@@ -134,7 +135,10 @@ def test_an_administrator_reads_the_same_list_with_the_warning_and_their_own_lin
     user = user_of(journey, admin)
     seen = journey.platform.establishment_members(admin)
     managed = journey.platform.list_members(admin)
-    assert seen.members == managed.members
+    # The same rows; only the administrators' view carries each member's rights (R3).
+    assert seen.members == tuple(evolve(row, rights=()) for row in managed.members)
+    assert all(row.rights == () for row in seen.members)
+    assert [right.level_label for right in managed.members[0].rights] == ["Aucun", "Aucun"]
     assert seen.viewer_is_administrator
     assert seen.warning == managed.warning
     assert seen.warning is not None and "au moins deux" in seen.warning

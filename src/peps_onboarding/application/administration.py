@@ -243,7 +243,7 @@ def list_members(deps: Dependencies, actor: str) -> MembersList:
     return MembersList(
         siret=admin.siret.value,
         designation=establishment.designation if establishment else "",
-        members=member_rows(deps, accounts),
+        members=member_rows(deps, accounts, with_rights=True),
         warning=SINGLE_ADMINISTRATOR_WARNING if admins < 2 else None,
     )
 

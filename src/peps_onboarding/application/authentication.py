@@ -30,10 +30,9 @@ from .classic import new_password_hash, refuse_dead_link
 from .commands import IdentifierRecovery
 from .dependencies import Dependencies, retrying
 from .forms import FormParser
-from .members import apply_deadlines, open_access, save_member, usable_link
+from .members import apply_deadlines, open_access, rights_of, save_member, usable_link
 from .notices import owe
 from .results import (
-    AccessLevelView,
     IdentifierRecovered,
     LoginSucceededResult,
     PasswordResetDone,
@@ -203,22 +202,11 @@ def _settle(
 
 def _login_result(deps: Dependencies, account: Account) -> LoginSucceededResult:
     assert account.expires_at is not None
-    rights = []
-    for service in deps.policy.services:
-        level = account.level(service.code)
-        rights.append(
-            AccessLevelView(
-                service=service.code,
-                label=service.label,
-                level=level.value,
-                level_label=level.label,
-            )
-        )
     return LoginSucceededResult(
         identifier=account.identifier.value,
         siret=account.siret.value,
         profile=account.profile.value,
-        rights=tuple(rights),
+        rights=rights_of(deps, account),
         expires_at=account.expires_at,
     )
 

@@ -24,7 +24,7 @@ from ..domain.values import Identifier, Siret
 from ..ports import UnitOfWork
 from .dependencies import Dependencies
 from .notices import access_open_email, owe, record, revoke_links
-from .results import MemberRow
+from .results import AccessLevelView, MemberRow
 
 __all__ = [
     "administrator",
@@ -221,9 +221,12 @@ def member(deps: Dependencies, uow: UnitOfWork, actor: str, now: datetime) -> Ac
     return current
 
 
-def member_rows(deps: Dependencies, accounts: tuple[Account, ...]) -> tuple[MemberRow, ...]:
+def member_rows(
+    deps: Dependencies, accounts: tuple[Account, ...], *, with_rights: bool = False
+) -> tuple[MemberRow, ...]:
     """Rule R5's columns of « Mes intervenants »: Nom, Prénom, N-E, Identifiant, Service,
-    Profil, Statut, Expiration du compte (a date in the policy's time zone), Connexion."""
+    Profil, Statut, Expiration du compte (a date in the policy's time zone), Connexion;
+    ``with_rights``: each service's level too (R3), for the administrators' view."""
     zone = deps.policy.zone
     return tuple(
         MemberRow(
@@ -236,8 +239,25 @@ def member_rows(deps: Dependencies, accounts: tuple[Account, ...]) -> tuple[Memb
             status=a.state.label,
             expires_on=a.expires_at.astimezone(zone).date() if a.expires_at else None,
             last_login_at=a.last_login_at,
+            state=a.state.value,
+            profile_code=a.profile.value,
+            rights=rights_of(deps, a) if with_rights else (),
         )
         for a in accounts
+    )
+
+
+def rights_of(deps: Dependencies, account: Account) -> tuple[AccessLevelView, ...]:
+    """Rule R3: the account's level for every service of the catalogue, « Aucun » for
+    those it was never given."""
+    return tuple(
+        AccessLevelView(
+            service=service.code,
+            label=service.label,
+            level=account.level(service.code).value,
+            level_label=account.level(service.code).label,
+        )
+        for service in deps.policy.services
     )
 
 

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from ..domain.events import DomainEvent
+from ..domain.links import LinkPurpose
 from ..domain.password import PasswordCheck
 from ..domain.policy import Policy
 from ..domain.rights import AccessLevel
@@ -25,6 +26,7 @@ from . import (
     classic,
     establishment_members,
     housekeeping,
+    link_check,
     net_entreprises,
     security_check,
 )
@@ -113,6 +115,15 @@ class Platform:
     def create_password(self, token: str, password: str, confirmation: str) -> PasswordCreated:
         """Rules C6, C7, C8, A3, A8: the password-creation link."""
         return classic.create_password(self._deps, token, password, confirmation)
+
+    def check_password_creation_link(self, token: str) -> None:
+        """Rules W2, C6: what opening the e-mailed link shows, read only: returns when it
+        is usable, else raises ``LinkNoLongerValidError`` with the administrators."""
+        link_check.check_link(self._deps, token, LinkPurpose.PASSWORD_CREATION)
+
+    def check_password_reset_link(self, token: str) -> None:
+        """Rules W2, A5: the same, for the forgotten-password link."""
+        link_check.check_link(self._deps, token, LinkPurpose.PASSWORD_RESET)
 
     def withdraw_registration(
         self, code: str, *, client: str | None = None

@@ -330,6 +330,12 @@ class MemberRow:
     status: str
     expires_on: date | None
     last_login_at: datetime | None
+    #: For code (the labels above are for people): an ``AccountState`` and a ``Profile``
+    #: value, so a screen offers only the actions that apply.
+    state: str = ""
+    profile_code: str = ""
+    #: Rule R3, in the administrators' view only (``list_members``).
+    rights: tuple[AccessLevelView, ...] = ()
 
 
 @frozen(kw_only=True)
