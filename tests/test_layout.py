@@ -75,3 +75,11 @@ def test_adapters_import_neither_the_application_nor_the_test_support() -> None:
 def test_the_domain_imports_only_itself() -> None:
     """The domain is pure: no adapter, no port, no use case, no test support."""
     assert _outside("domain", allowed=("domain",)) == []
+
+
+def test_the_screens_speak_only_to_the_use_cases() -> None:
+    """The edge parses forms into commands and renders results: it calls the platform
+    and reads the domain's errors and values, never an adapter or the composition root,
+    so a host can wire any adapters under the same screens."""
+    assert "peps_onboarding.web.app" in dict(_modules("web"))
+    assert _outside("web", allowed=("web", "application", "domain", "config")) == []
