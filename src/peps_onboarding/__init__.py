@@ -26,6 +26,7 @@ from .application.commands import (
     NetEntreprisesCredentials,
     NetEntreprisesForm,
 )
+from .application.link_paths import LinkPaths
 from .application.platform import Platform
 from .application.rendering import PlainTextEmailRenderer
 from .application.results import (
@@ -216,6 +217,7 @@ __all__ = [
     "LetterNotification",
     "Link",
     "LinkNoLongerValidError",
+    "LinkPaths",
     "LinkPurpose",
     "LoginSucceededResult",
     "MemberRow",

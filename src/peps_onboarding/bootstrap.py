@@ -28,6 +28,7 @@ from .adapters.memory import (
 from .adapters.randomness import SystemRandomSource
 from .adapters.throttling import LimitsThrottle
 from .application.dependencies import Dependencies
+from .application.link_paths import LinkPaths
 from .application.platform import Platform
 from .application.rendering import PlainTextEmailRenderer
 from .application.secrets import (
@@ -87,6 +88,7 @@ def build(
     base_url: str = DEFAULT_BASE_URL,
     accept_test_email_domains: bool = False,
     throttle: Throttle | None = None,
+    link_paths: LinkPaths | None = None,
 ) -> Platform:
     """Builds the platform from the host's adapters.
 
@@ -97,6 +99,8 @@ def build(
     Argon2id, the OS random source, plain-text e-mails, the spec's policy, and rate
     limits counted in this process (``throttle=LimitsThrottle("redis://…")`` shares them
     between several instances: P1).
+    ``link_paths``: where the e-mails' links point under ``base_url`` (the reference
+    screens serve the same paths).
     ``build`` checks nothing about the environment; :func:`build_from_config` does.
     """
     hasher = hasher or Argon2PasswordHasher()
@@ -121,6 +125,7 @@ def build(
             # Compared against when the identifier is unknown, so that both answers
             # cost one hash comparison (A4).
             dummy_hash=hasher.hash("Pep's-0-dummy!"),
+            link_paths=link_paths or LinkPaths(),
         )
     )
 
@@ -151,6 +156,7 @@ def build_in_memory(
     unit_of_work: Callable[[], UnitOfWork] | None = None,
     database: InMemoryDatabase | None = None,
     throttle: Throttle | None = None,
+    link_paths: LinkPaths | None = None,
 ) -> InMemoryPlatform:
     """Everything in memory: for hosts' tests, and for the demo.
 
@@ -182,6 +188,7 @@ def build_in_memory(
         base_url=base_url,
         accept_test_email_domains=True,
         throttle=throttle,
+        link_paths=link_paths,
     )
     return InMemoryPlatform(
         platform=platform,

@@ -26,6 +26,7 @@ from ..ports import (
     Throttle,
     UnitOfWork,
 )
+from .link_paths import LinkPaths
 from .secrets import PlatformSecret
 
 __all__ = ["CONFLICT_ATTEMPTS", "Dependencies", "retrying"]
@@ -66,6 +67,7 @@ class Dependencies:
     # How a login waits for a password-check slot held by a concurrent login (A4).
     pause: Callable[[float], None] = time.sleep
     dummy_hash: str = ""
+    link_paths: LinkPaths = field(factory=LinkPaths)
 
 
 def retrying(

@@ -25,10 +25,12 @@ from ..domain.transition import Transition
 from ..domain.values import Identifier
 from ..ports import UnitOfWork
 from .dependencies import Dependencies
+from .link_paths import LinkPaths
 from .rendering import local_date
 
 __all__ = [
     "LINK_PATHS",
+    "LinkPaths",
     "email",
     "issue_link",
     "link_url",
@@ -41,11 +43,15 @@ __all__ = [
     "withdrawal_code",
 ]
 
+#: The default paths, by purpose (kept for hosts that read them).
 LINK_PATHS = {
-    LinkPurpose.PASSWORD_CREATION: "/creer-mot-de-passe",
-    LinkPurpose.PASSWORD_RESET: "/reinitialiser-mot-de-passe",
-    LinkPurpose.WITHDRAWAL_BY_APPLICANT: "/desinscription",
-    LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE: "/desinscription",
+    purpose: LinkPaths().of(purpose)
+    for purpose in (
+        LinkPurpose.PASSWORD_CREATION,
+        LinkPurpose.PASSWORD_RESET,
+        LinkPurpose.WITHDRAWAL_BY_APPLICANT,
+        LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE,
+    )
 }
 
 
@@ -256,7 +262,7 @@ def access_open_email(
         deps.registry.establishment(enrolment.siret),
         facts=(
             ("registered_on", local_date(enrolment.submitted_at)),
-            ("login_url", deps.base_url + "/"),
+            ("login_url", deps.base_url + deps.link_paths.login),
         ),
     )
 
@@ -267,9 +273,9 @@ def link_url(deps: Dependencies, sealed: SealedLink | None) -> str | None:
     if sealed is None:
         return None
     if sealed.purpose is LinkPurpose.WITHDRAWAL_BY_LEGAL_REPRESENTATIVE:
-        return f"{deps.base_url}{LINK_PATHS[sealed.purpose]}"
+        return f"{deps.base_url}{deps.link_paths.of(sealed.purpose)}"
     token = deps.secret.token_for(sealed.nonce)
-    return f"{deps.base_url}{LINK_PATHS[sealed.purpose]}?jeton={token}"
+    return f"{deps.base_url}{deps.link_paths.of(sealed.purpose)}?jeton={token}"
 
 
 def withdrawal_code(deps: Dependencies, sealed: SealedLink | None) -> str | None:

@@ -39,6 +39,7 @@ from .commands import (
     NetEntreprisesCredentials,
 )
 from .dependencies import Dependencies
+from .link_paths import LinkPaths
 from .notices import LINK_PATHS
 from .results import (
     CreationLinkResent,
@@ -72,6 +73,11 @@ class Platform:
     @property
     def policy(self) -> Policy:
         return self._deps.policy
+
+    @property
+    def link_paths(self) -> LinkPaths:
+        """Where the e-mails' links point under ``base_url``: the screens serve these."""
+        return self._deps.link_paths
 
     # --- classic path (C1–C9) ---------------------------------------------------------
 

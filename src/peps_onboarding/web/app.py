@@ -84,10 +84,11 @@ def create_app(platform: Platform, settings: WebSettings) -> Starlette:
     pages = Pages(platform, settings)
     applicant, account, net = Applicant(pages), Account(pages), NetEntreprises(pages)
     admin = Administration(pages)
+    paths = platform.link_paths  # the e-mails' links land on these very routes
     routes = [
         Route("/", applicant.home, name="home"),
-        Route("/connexion", account.login, name="login"),
-        Route("/connexion", account.submit_login, methods=["POST"], name="login_form"),
+        Route(paths.login, account.login, name="login"),
+        Route(paths.login, account.submit_login, methods=["POST"], name="login_form"),
         Route("/deconnexion", account.logout, methods=["POST"], name="logout"),
         Route("/session/prolonger", account.extend, methods=["POST"], name="extend"),
         Route("/espace", account.space, name="space"),
@@ -110,9 +111,9 @@ def create_app(platform: Platform, settings: WebSettings) -> Starlette:
             methods=["POST"],
             name="forgotten_password_form",
         ),
-        Route("/reinitialiser-mot-de-passe", account.reset, name="reset"),
+        Route(paths.password_reset, account.reset, name="reset"),
         Route(
-            "/reinitialiser-mot-de-passe",
+            paths.password_reset,
             account.submit_reset,
             methods=["POST"],
             name="reset_form",
@@ -133,16 +134,16 @@ def create_app(platform: Platform, settings: WebSettings) -> Starlette:
             name="step_two_form",
         ),
         Route("/inscription/etape-3", applicant.step_three, name="step_three"),
-        Route("/creer-mot-de-passe", applicant.password_creation, name="password_creation"),
+        Route(paths.password_creation, applicant.password_creation, name="password_creation"),
         Route(
-            "/creer-mot-de-passe",
+            paths.password_creation,
             applicant.submit_password_creation,
             methods=["POST"],
             name="password_creation_form",
         ),
-        Route("/desinscription", applicant.withdrawal, name="withdrawal"),
+        Route(paths.withdrawal, applicant.withdrawal, name="withdrawal"),
         Route(
-            "/desinscription",
+            paths.withdrawal,
             applicant.submit_withdrawal,
             methods=["POST"],
             name="withdrawal_form",
