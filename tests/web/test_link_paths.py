@@ -4,13 +4,13 @@ host that moves them moves both at once."""
 from __future__ import annotations
 
 import pytest
+from tests.web.helpers import build_site
 
 from peps_onboarding import LinkPaths, build_in_memory
 from peps_onboarding.adapters.clock import FakeClock
 from peps_onboarding.adapters.randomness import SeededRandomSource
 from peps_onboarding.testing import START, Journey, holder_form
 from peps_onboarding.testing.samples import sample_directory
-from tests.web.helpers import build_site
 
 EMAIL = "jeanne.dupont@employeur.example"
 
