@@ -18,6 +18,7 @@ from peps_onboarding import (
     InMemoryNetEntreprisesVerifier,
     Platform,
     SeededRandomSource,
+    TooManyAttemptsError,
     ValidationError,
     build,
 )
@@ -152,3 +153,16 @@ def test_the_in_memory_check_issues_challenges_through_the_platform(journey: Jou
     with pytest.raises(CaptchaFailedError):
         step_one_proof(journey.platform, COMMUNE, COMMUNE_CONTRACT, captcha_challenge=challenge.id)
     assert step_one_proof(journey.platform, COMMUNE, COMMUNE_CONTRACT)  # no id: as before
+
+
+@pytest.mark.rule("P1", "C1")
+def test_a_source_asking_for_challenges_without_end_is_held(journey: Journey) -> None:
+    """Each challenge takes a place in a bounded store: a flood from one address would
+    push out the challenges people are answering."""
+    limit = journey.platform.policy.rate_limits.security_check_per_source.amount
+    for _ in range(limit):
+        journey.platform.security_check(client="203.0.113.7")
+    with pytest.raises(TooManyAttemptsError):
+        journey.platform.security_check(client="203.0.113.7")
+    journey.platform.security_check(client="203.0.113.8")  # another source is not held
+    journey.platform.security_check()  # nor a host that passes no address

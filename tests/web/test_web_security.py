@@ -204,3 +204,14 @@ def test_an_unknown_page_is_a_french_404(site: Site) -> None:
     page = site.get("/nulle-part")
     assert page.status_code == 404 and "Page introuvable" in site.text(page.text)
     assert site.client.put("/connexion").status_code == 405
+
+
+@pytest.mark.rule("P1", "W1")
+def test_a_flood_of_step_one_pages_gets_the_wait_and_no_form(site: Site) -> None:
+    limit = site.journey.platform.policy.rate_limits.security_check_per_source.amount
+    for _ in range(limit):
+        assert site.get("/inscription").status_code == 200
+    held = site.get("/inscription")
+    assert held.status_code == 429
+    assert "Trop de tentatives. Veuillez réessayer dans" in site.text(held.text)
+    assert "<form" not in held.text.split("<main", 1)[1]

@@ -90,11 +90,12 @@ class Platform:
         per-source rate limit (every anonymous use case takes it)."""
         return classic.identify_establishment(self._deps, command, client)
 
-    def security_check(self) -> SecurityChallenge:
-        """Rule C1: a new security check for step 1; « Renouveler le contrôle de
+    def security_check(self, *, client: str | None = None) -> SecurityChallenge:
+        """Rules C1, P1: a new security check for step 1; « Renouveler le contrôle de
         sécurité » is just another call. Its ``id`` goes back with the answer
-        (``EstablishmentIdentification.captcha_challenge``)."""
-        return security_check.new_challenge(self._deps)
+        (``EstablishmentIdentification.captcha_challenge``). ``client``: the client's
+        address, for the per-source limit."""
+        return security_check.new_challenge(self._deps, client)
 
     def security_check_media(self, challenge_id: str, part: str) -> ChallengeMedia | None:
         """Rules C1, W4: an image of the check (``part``: a choice's key, or ``"image"``)

@@ -6,12 +6,16 @@ from __future__ import annotations
 
 from ..ports import ChallengeMedia, SecurityChallenge
 from .dependencies import Dependencies
+from .throttling import admit, source
 
 __all__ = ["challenge_media", "new_challenge"]
 
 
-def new_challenge(deps: Dependencies) -> SecurityChallenge:
-    """Rule C1: a new challenge; « Renouveler le contrôle de sécurité » asks another."""
+def new_challenge(deps: Dependencies, client: str | None = None) -> SecurityChallenge:
+    """Rules C1, P1: a new challenge; « Renouveler le contrôle de sécurité » asks another.
+    Limited per source, since each one takes a place in the check's bounded store."""
+    limits = deps.policy.rate_limits
+    admit(deps, source(deps, limits.security_check_per_source, "security_check", client))
     return deps.captcha.challenge()
 
 

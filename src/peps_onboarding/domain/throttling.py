@@ -49,6 +49,10 @@ class RateLimits:
     # establishments (a management centre), hence more.
     identification_per_siret: RateLimit = field(default=_minutes(10, 10))
     identification_per_source: RateLimit = field(default=_minutes(30, 10))
+    # The security check itself: each challenge takes a place in a bounded store, so a
+    # source asking for thousands would push out the ones people are answering. Four
+    # per attempt of step 1 (renewals, a wrong answer) fit.
+    security_check_per_source: RateLimit = field(default=_minutes(120, 10))
     # Logins (A4, P3): only failures count, so a person who logs in often is never held.
     # Per target, A4's block (3 failures) is the limit; a count per identifier on top would
     # only let anyone hold a person out of their account, blocked or not.

@@ -25,6 +25,7 @@ from ..domain.errors import (
     LinkNoLongerValidError,
     OnboardingError,
     StepOneRequiredError,
+    TooManyAttemptsError,
     ValidationError,
 )
 from .pages import Pages, redirect
@@ -106,7 +107,13 @@ class Applicant:
         summary: str | None = None,
         status_code: int = 200,
     ) -> Response:
-        challenge = await run_in_threadpool(self.platform.security_check)
+        try:
+            challenge = await run_in_threadpool(
+                self.platform.security_check, client=client_address(request, self.pages.settings)
+            )
+        except TooManyAttemptsError as error:
+            # No challenge to answer: the page says when to come back, and offers no form.
+            challenge, summary, status_code = None, error.text, 429
         # Step 2's typed values ride along as hidden fields when « Précédent » brought the
         # person back, so nothing personal is kept in the session.
         draft = {name: values[name] for name in HOLDER_FIELDS if values.get(name)}
