@@ -10,6 +10,7 @@ from peps_onboarding.testing import (
     COMMUNE,
     COMMUNE_CONTRACT,
     PASSWORD,
+    holder_form,
 )
 
 EMAIL = "jeanne.dupont@employeur.example"
@@ -142,3 +143,107 @@ def test_classic_registration_from_step_one_to_the_first_login(site: Site) -> No
     members = site.get("/mon-etablissement/intervenants")
     text = site.text(members.text)
     assert "Mes intervenants" in text and identifier in text and "Administrateur" in text
+
+
+@pytest.mark.rule("W1", "C2", "R7")
+def test_an_enrolled_establishment_shows_its_first_administrators_then_all(site: Site) -> None:
+    journey = site.journey
+    admin = journey.enrolled_administrator()
+    shown = journey.platform.policy.administrators_shown
+    for index in range(shown):  # one more administrator than the page shows
+        user = journey.active_user(admin, first_name=f"Admin{chr(65 + index)}", last_name="Roux")
+        journey.platform.promote(admin, user)
+    page = site.step_one(COMMUNE, COMMUNE_CONTRACT)
+    text = site.text(page.text)
+    assert "L'établissement est déjà inscrit" in text
+    assert "Vous ne pouvez pas effectuer son inscription." in text
+    assert "Voir tous les administrateurs" in text
+    everyone = site.text(site.get("/inscription/administrateurs").text)
+    assert "Jeanne Dupont" in everyone
+    assert all(f"Admin{chr(65 + i)} Roux" in everyone for i in range(shown))
+    assert "@" not in everyone  # names only, never an e-mail (R7)
+
+
+@pytest.mark.rule("W1", "C3")
+def test_a_registration_in_progress_offers_a_new_link(site: Site) -> None:
+    journey = site.journey
+    journey.register(holder=holder_form())
+    journey.deliver()
+    page = site.step_one(COMMUNE, COMMUNE_CONTRACT)
+    assert "Votre établissement est en cours d'inscription." in site.text(page.text)
+    first = journey.last_token(EMAIL)
+    resent = site.post("/inscription/nouveau-lien", {}, csrf_from="/inscription/etape-2")
+    assert "Un nouveau courriel vous a été envoyé" in site.text(resent.text)
+    journey.deliver()
+    assert journey.last_token(EMAIL) != first
+
+
+@pytest.mark.rule("W1", "C4")
+def test_previous_keeps_what_was_typed_in_step_two(site: Site) -> None:
+    site.step_one(COMMUNE, COMMUNE_CONTRACT)
+    typed = {**HOLDER, "courriel": "pas-un-courriel", "ville": "Saint-Aubin-de-Médoc"}
+    back = site.post("/inscription/etape-2", {**typed, "action": "precedent"})
+    text = back.text
+    assert "Étape 1" in site.text(text)
+    assert f'value="{COMMUNE}"' in text and f'value="{COMMUNE_CONTRACT}"' in text
+    assert 'name="ville" value="Saint-Aubin-de-Médoc"' in text  # carried, not stored
+    again = site.step_one(
+        COMMUNE,
+        COMMUNE_CONTRACT,
+        ville="Saint-Aubin-de-Médoc",
+        courriel="pas-un-courriel",
+        nom="Dupont",
+    )
+    assert 'value="Saint-Aubin-de-Médoc"' in again.text and 'value="pas-un-courriel"' in again.text
+    assert site.journey.platform.history(COMMUNE) == ()
+
+
+@pytest.mark.rule("W1", "C1")
+def test_renewing_the_check_keeps_the_typed_pair(site: Site) -> None:
+    page = site.get("/inscription").text
+    token = page.split('name="csrf" value="')[1].split('"')[0]
+    first = page.split('name="defi" value="')[1].split('"')[0]
+    renewed = site.client.post(
+        "/inscription",
+        data={
+            "csrf": token,
+            "defi": first,
+            "siret": COMMUNE,
+            "numero_contrat": "FM33",
+            "action": "renouveler",
+        },
+    )
+    assert renewed.status_code == 200
+    assert f'value="{COMMUNE}"' in renewed.text and 'value="FM33"' in renewed.text
+    assert f'name="defi" value="{first}"' not in renewed.text
+    assert "Le formulaire contient" not in site.text(renewed.text)
+
+
+@pytest.mark.rule("W1", "C10")
+def test_step_two_without_step_one_goes_back_to_step_one(site: Site) -> None:
+    assert site.get("/inscription/etape-2").url.path == "/inscription"
+    assert site.get("/inscription/etape-3").url.path == "/inscription"
+    refused = site.post("/inscription/etape-2", HOLDER, csrf_from="/inscription")
+    assert refused.status_code == 409
+    assert "Votre saisie a expiré" in site.text(refused.text)
+
+
+@pytest.mark.rule("W1", "W2", "C9")
+def test_the_applicant_withdraws_from_the_e_mailed_link(site: Site) -> None:
+    journey = site.journey
+    journey.register(holder=holder_form())
+    journey.deliver()
+    mails = journey.mails_to(EMAIL)
+    withdrawal = next(
+        line.split("jeton=")[1].strip()
+        for mail in mails
+        for line in mail.text.splitlines()
+        if "/desinscription?jeton=" in line
+    )
+    page = site.get(f"/desinscription?jeton={withdrawal}")
+    assert "Confirmer la désinscription" in site.text(page.text)
+    done = site.post(
+        "/desinscription", {"jeton": withdrawal}, csrf_from=f"/desinscription?jeton={withdrawal}"
+    )
+    assert done.status_code == 200
+    assert "est annulée" in site.text(done.text)
