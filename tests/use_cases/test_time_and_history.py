@@ -6,7 +6,7 @@ import pytest
 
 from peps_onboarding import AccountState, Identifier, converter
 from peps_onboarding.domain.events import DomainEvent
-from peps_onboarding.testing import COMMUNE, HOSPITAL, HOSPITAL_CONTRACT, Journey
+from peps_onboarding.testing import COMMUNE, HOSPITAL, HOSPITAL_CONTRACT, PASSWORD, Journey
 from peps_onboarding.testing.journeys import holder_form
 
 
@@ -61,3 +61,27 @@ def test_every_state_change_is_an_event_in_order_with_who_acted(journey: Journey
     assert journey.platform.history(HOSPITAL) == ()
     data = converter.unstructure(list(history), list[DomainEvent])
     assert converter.structure(data, list[DomainEvent]) == list(history)
+
+
+@pytest.mark.rule("T1", "A7", "C8")
+@pytest.mark.parametrize("first_look", ["login", "establishment_members", "sweep"])
+def test_an_applicant_met_long_after_day_j_gets_access_not_an_expiry(
+    journey: Journey, first_look: str
+) -> None:
+    """The applicant's 18 months start when access opens: whoever comes first after both
+    day J and the 18 months from creation, a use case or the sweep, opens access and
+    restarts them, and the sweep after it never aborts (it used to meet the expiry the
+    use case had recorded, and raise)."""
+    submitted = journey.register(holder=holder_form())
+    journey.deliver()
+    journey.create_password("jeanne.dupont@employeur.example")
+    journey.later(days=18 * 31)
+    if first_look == "login":
+        journey.platform.login(submitted.identifier, PASSWORD)
+    elif first_look == "establishment_members":
+        journey.platform.establishment_members(submitted.identifier)
+    journey.platform.sweep()
+    journey.platform.sweep()
+    row = journey.platform.list_members(submitted.identifier).members[0]
+    assert row.status == "Actif"
+    assert journey.platform.login(submitted.identifier, PASSWORD).identifier == row.identifier

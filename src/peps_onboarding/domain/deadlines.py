@@ -37,7 +37,8 @@ def deadline_changes(
     account: Account, enrolment: Enrolment | None, at: datetime
 ) -> DeadlineChanges:
     """Rules C6 and A7: past its creation link's end a pending account is deleted (and its
-    registration lapses); past its expiration date an active account expires."""
+    registration lapses); past its expiration date an active account expires, unless it
+    is the applicant of a registration whose access has not opened yet."""
     deadline = account.deadline
     if deadline is None or at < deadline:
         return DeadlineChanges()
@@ -51,6 +52,14 @@ def deadline_changes(
         ):
             lapsed = enrolment.lapse(at=at)
         return DeadlineChanges(account=deleted, enrolment=lapsed)
+    if (
+        enrolment is not None
+        and enrolment.state is EnrolmentState.PENDING
+        and enrolment.applicant == account.identifier
+    ):
+        # The applicant's 18 months start when access opens (A7, C8): until then they
+        # cannot run out, whoever looks first, the sweep or a use case.
+        return DeadlineChanges()
     return DeadlineChanges(account=account.expire(at=at))
 
 
