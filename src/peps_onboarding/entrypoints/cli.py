@@ -6,6 +6,7 @@
 - ``directory import FILE.csv``: loads establishments, contracts and legal representatives.
 - ``worker``: the sweep and the outbox dispatcher in a loop (``--once`` for cron).
 - ``outbox list`` / ``outbox retry [ID…]``: the dead letters, and sending them again.
+- ``serve --demo``: the screens in a browser, on a demonstration platform (:mod:`.serve`).
 
 The database is ``--database URL``, else ``PEPS_DATABASE_URL``, else a SQLite file
 ``var/peps-onboarding.db``. Every message is French, argparse's own included (the
@@ -351,6 +352,36 @@ def _parser() -> _Parser:
     )
     retry.add_argument("ids", nargs="*", metavar="ID", help="identifiant d'envoi (outbox list)")
     retry.set_defaults(run=_outbox_retry)
+
+    serve = commands.add_parser(
+        "serve",
+        help="les écrans dans un navigateur, pour une démonstration (--demo)",
+        description=_described(
+            "Les écrans sur une plateforme de démonstration : base SQLite temporaire, "
+            "annuaire d'exemple, horloge simulée, courriels et courriers montrés sur la page "
+            "Démonstration. En production, l'hôte monte peps_onboarding.web.create_app dans "
+            "son propre serveur ASGI (docs/web.md)."
+        ),
+    )
+    serve.add_argument(
+        "--demo", action="store_true", help="obligatoire : une démonstration, rien ne part"
+    )
+    serve.add_argument(
+        "--host",
+        metavar="ADRESSE",
+        help="adresse d'écoute (défaut : 127.0.0.1 ; une autre, hors de cette machine, "
+        "avec un avertissement)",
+    )
+    serve.add_argument(
+        "--port", type=_positive_int, default=8000, metavar="PORT", help="port d'écoute"
+    )
+    serve.add_argument(
+        "--data",
+        type=Path,
+        metavar="DOSSIER",
+        help="dossier de la base SQLite, gardée (défaut : un dossier temporaire, effacé)",
+    )
+    serve.set_defaults(run=_serve)
     return parser
 
 
@@ -505,6 +536,26 @@ def _demo(args: argparse.Namespace) -> int:
         run_demo(files=files, unit_of_work=database.unit_of_work)
         print(f"\n   Base de données : {mask_urls(url)}")
     return OK
+
+
+def _serve(args: argparse.Namespace) -> int:
+    if not args.demo:
+        raise _CommandError(
+            "serve ne sert que la démonstration : ajoutez --demo. En production, montez "
+            "peps_onboarding.web.create_app dans le serveur ASGI de l'hôte (voir docs/web.md).",
+            USAGE,
+        )
+    from .serve import ServeError, serve
+
+    try:
+        return serve(
+            host=args.host,
+            port=args.port,
+            data=args.data,
+            warn=lambda line: print(line, file=sys.stderr),
+        )
+    except ServeError as error:
+        raise _CommandError(error.line, error.code) from None
 
 
 def _db_upgrade(args: argparse.Namespace) -> int:

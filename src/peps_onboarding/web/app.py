@@ -19,6 +19,7 @@ from ..application.platform import Platform
 from .account import Account
 from .administration import Administration
 from .applicant import Applicant
+from .demo import DemoControls, demo_routes
 from .net_entreprises import NetEntreprises
 from .pages import Pages
 from .security import CsrfRefusedError, FormTooLargeError, SecurityHeaders
@@ -75,12 +76,16 @@ class IdleSessions:
         await self.app(scope, receive, send)
 
 
-def create_app(platform: Platform, settings: WebSettings) -> Starlette:
+def create_app(
+    platform: Platform, settings: WebSettings, *, demo: DemoControls | None = None
+) -> Starlette:
     """Rules W1–W5: every screen of the seeds. Mount the result where the e-mails'
     links point (the platform's ``base_url``)::
 
         app = Starlette(routes=[Mount("/peps", create_app(platform, settings))])
-    """
+
+    ``demo``: a demonstration's controls, served under ``/demo`` only when
+    ``settings.demo`` (``peps-onboarding serve --demo``)."""
     pages = Pages(platform, settings)
     applicant, account, net = Applicant(pages), Account(pages), NetEntreprises(pages)
     admin = Administration(pages)
@@ -194,6 +199,8 @@ def create_app(platform: Platform, settings: WebSettings) -> Starlette:
             name="static",
         ),
     ]
+    if settings.demo:
+        routes.extend(demo_routes(pages, demo))
 
     async def refused(request: Request, exc: Exception) -> Response:
         return pages.render(request, "peps/errors/csrf.html", status_code=403)
