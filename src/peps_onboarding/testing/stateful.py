@@ -884,8 +884,8 @@ class PlatformMachine(RuleBasedStateMachine):
         if is_administrator:
             managed = self.platform.list_members(who)
             # The same rows; only the administrators' view carries the rights (R3).
-            rows = tuple(evolve(row, rights=()) for row in managed.members)
-            assert rows == seen.members, "R8/R5: two lists of the same members"
+            listed = tuple(evolve(row, rights=()) for row in managed.members)
+            assert listed == seen.members, "R8/R5: two lists of the same members"
 
     def _reading(self, who: str) -> _Reading:
         """R8 with A4, C6, C8, A7 and T1, restated from the model's state: the outcome of
