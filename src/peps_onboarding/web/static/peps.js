@@ -71,11 +71,31 @@
     }, Math.max(delay, 0));
   }
 
+  // RGAA 11.10: a link of the error summary moves focus to its field; a group of radios
+  // (its fieldset is the link's target) gives focus to its checked or first choice.
+  function focusTheField(event) {
+    var link = event.target.closest("a[href^='#']");
+    var target = link && document.getElementById(link.getAttribute("href").slice(1));
+    if (!target) { return; }
+    var field = target;
+    if (!target.matches("input, select, textarea, button")) {
+      field = target.querySelector("input:not([type=hidden]):checked") ||
+        target.querySelector("input:not([type=hidden]), select, textarea");
+    }
+    if (!field) { return; }
+    event.preventDefault();
+    target.scrollIntoView({block: "start"});
+    field.focus({preventScroll: true});
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("[data-password-form]").forEach(passwordRules);
     document.querySelectorAll("[data-enhance=identifier]").forEach(identifierActions);
     document.querySelectorAll("[data-session-ends]").forEach(sessionWarning);
     var summary = document.getElementById("erreurs");
-    if (summary) { summary.focus(); }
+    if (summary) {
+      summary.focus();
+      summary.addEventListener("click", focusTheField);
+    }
   });
 })();
