@@ -143,6 +143,7 @@ def test_the_session_limit_is_told_and_can_be_extended(
     expired = site.get("/espace")
     assert expired.url.path == "/connexion"
     assert "Votre session a expiré" in site.text(expired.text)
+    assert "Votre session a expiré" not in site.text(site.get("/connexion").text)  # once
 
 
 @pytest.mark.rule("W1", "P1")

@@ -26,7 +26,9 @@ class Account:
     async def login(self, request: Request) -> Response:
         if signed_in(request):
             return redirect(request, "space")
-        return self.pages.render(request, "peps/account/login.html")
+        # Said once, on the login page the expired session led to.
+        expired = bool(request.session.pop("expiree", False))
+        return self.pages.render(request, "peps/account/login.html", {"expired": expired})
 
     async def submit_login(self, request: Request) -> Response:
         form = await read_form(request)

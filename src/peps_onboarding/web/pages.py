@@ -117,6 +117,7 @@ class Pages:
             "dead": None,
             "help": False,
             "token": "",
+            "expired": False,
         }
         values.update(context or {})
         rendering = _RENDERING.set(request)
