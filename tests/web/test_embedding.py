@@ -186,9 +186,11 @@ def event_loop_thread() -> Iterator[asyncio.AbstractEventLoop]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     yield loop
+    # Shut down on the loop's own thread: the calling thread may already have a running
+    # loop of its own (Playwright's sync API keeps one), and may not run another.
+    asyncio.run_coroutine_threadsafe(loop.shutdown_asyncgens(), loop).result(timeout=10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)
-    loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
 
 
