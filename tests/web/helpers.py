@@ -13,6 +13,22 @@ from starlette.testclient import TestClient
 from peps_onboarding.testing import Journey
 from peps_onboarding.web import WebSettings, create_app
 
+#: The step-2 form of the sample holder, as a person fills it in.
+EMAIL = "jeanne.dupont@employeur.example"
+HOLDER = {
+    "civilite": "Madame",
+    "nom": "Dupont",
+    "prenom": "Jeanne",
+    "courriel": EMAIL,
+    "confirmation_courriel": EMAIL,
+    "telephone": "05 56 11 41 23",
+    "service_fonction": "Ressources humaines",
+    "voie": "6 place des Clémens",
+    "code_postal": "33160",
+    "ville": "Saint-Aubin",
+    "cgu": "oui",
+}
+
 SECRET = "a web secret for the tests, long enough to sign"
 
 _CSRF = re.compile(r'name="csrf" value="([^"]+)"')

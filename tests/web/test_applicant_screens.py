@@ -4,7 +4,7 @@ words, every journey completed with plain forms — no script runs here."""
 from __future__ import annotations
 
 import pytest
-from tests.web.helpers import Site
+from tests.web.helpers import EMAIL, HOLDER, Site
 
 from peps_onboarding.testing import (
     COMMUNE,
@@ -12,21 +12,6 @@ from peps_onboarding.testing import (
     PASSWORD,
     holder_form,
 )
-
-EMAIL = "jeanne.dupont@employeur.example"
-HOLDER = {
-    "civilite": "Madame",
-    "nom": "Dupont",
-    "prenom": "Jeanne",
-    "courriel": EMAIL,
-    "confirmation_courriel": EMAIL,
-    "telephone": "05 56 11 41 23",
-    "service_fonction": "Ressources humaines",
-    "voie": "6 place des Clémens",
-    "code_postal": "33160",
-    "ville": "Saint-Aubin",
-    "cgu": "oui",
-}
 
 
 @pytest.mark.rule("W1")

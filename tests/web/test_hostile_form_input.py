@@ -5,7 +5,7 @@ a template reflected unescaped, and nothing stored by a refused form."""
 from __future__ import annotations
 
 import pytest
-from tests.web.helpers import Site, build_site
+from tests.web.helpers import EMAIL, HOLDER, Site, build_site
 
 from peps_onboarding.testing import COMMUNE, COMMUNE_CONTRACT, HOSPITAL, Journey
 
@@ -22,21 +22,6 @@ HOSTILE = {
     "header": "x@employeur.example\r\nBcc: victim@example.org",
     "empty": "",
     "spaces": "     ",
-}
-
-EMAIL = "jeanne.dupont@employeur.example"
-HOLDER = {
-    "civilite": "Madame",
-    "nom": "Dupont",
-    "prenom": "Jeanne",
-    "courriel": EMAIL,
-    "confirmation_courriel": EMAIL,
-    "telephone": "05 56 11 41 23",
-    "service_fonction": "Ressources humaines",
-    "voie": "6 place des Clémens",
-    "code_postal": "33160",
-    "ville": "Saint-Aubin",
-    "cgu": "oui",
 }
 
 

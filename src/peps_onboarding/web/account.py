@@ -68,20 +68,16 @@ class Account:
     # --- the signed-in pages ----------------------------------------------------------
 
     async def space(self, request: Request) -> Response:
-        actor = signed_in(request)
-        if actor is None:
-            return redirect(request, "login")
-        try:
-            members = await run_in_threadpool(self.platform.establishment_members, actor)
-        except OnboardingError as error:
-            rotate_session(request)
-            return self.pages.render(
-                request, "peps/account/login.html", {"summary": error.text}, status_code=403
-            )
-        return self.pages.render(request, "peps/account/space.html", {"members": members})
+        """« Mon espace »."""
+        return await self._members_page(request, "peps/account/space.html")
 
     async def establishment_members(self, request: Request) -> Response:
         """« Mon établissement > Mes intervenants » (R8)."""
+        return await self._members_page(request, "peps/account/members.html")
+
+    async def _members_page(self, request: Request, page: str) -> Response:
+        """A signed-in page built on « Mes intervenants »: an account that can no longer
+        read it (blocked, expired, infirmé) is signed out and told why."""
         actor = signed_in(request)
         if actor is None:
             return redirect(request, "login")
@@ -92,7 +88,7 @@ class Account:
             return self.pages.render(
                 request, "peps/account/login.html", {"summary": error.text}, status_code=403
             )
-        return self.pages.render(request, "peps/account/members.html", {"members": members})
+        return self.pages.render(request, page, {"members": members})
 
     # --- « Identifiant oublié ? » (A6) -------------------------------------------------
 
