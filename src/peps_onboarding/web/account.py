@@ -10,8 +10,8 @@ from starlette.responses import Response
 
 from ..application.commands import IdentifierRecovery
 from ..domain.errors import LinkNoLongerValidError, OnboardingError, ValidationError
-from .pages import Pages, redirect, signed_in, touch
-from .security import client_address, read_form, rotate_session
+from .pages import Pages, redirect, signed_in
+from .security import client_address, read_form, rotate_session, sign_in, touch
 
 __all__ = ["Account"]
 
@@ -47,10 +47,7 @@ class Account:
                 {"summary": error.text, "values": {"identifiant": identifier}},
                 status_code=422,
             )
-        rotate_session(request)  # a new session at the change of privilege
-        request.session["user"] = result.identifier
-        request.session["admin"] = result.profile == "administrator"
-        touch(request)
+        sign_in(request, result.identifier, result.profile)
         return redirect(request, "space")
 
     async def logout(self, request: Request) -> Response:

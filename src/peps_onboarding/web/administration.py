@@ -42,15 +42,9 @@ class Administration:
             return redirect(request, "login")
         try:
             listed = await run_in_threadpool(self.platform.list_members, actor)
-        except PermissionDeniedError as error:
-            request.session["admin"] = False
-            return self.pages.render(
-                request,
-                "peps/administration/refused.html",
-                {"summary": error.text},
-                status_code=403,
-            )
         except OnboardingError as error:
+            if isinstance(error, PermissionDeniedError):
+                request.session["admin"] = False  # no longer offer « Gestion des comptes »
             return self.pages.render(
                 request,
                 "peps/administration/refused.html",

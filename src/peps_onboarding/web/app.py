@@ -210,8 +210,6 @@ def create_app(
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
-        if exc.status_code == 405:
-            return pages.render(request, "peps/errors/not_found.html", status_code=405)
         return pages.render(request, "peps/errors/not_found.html", status_code=exc.status_code)
 
     app = Starlette(

@@ -79,10 +79,6 @@ def address_form(form: dict[str, str]) -> AddressForm:
     )
 
 
-def field_errors(error: ValidationError) -> dict[str, str]:
-    return error.messages
-
-
 class Applicant:
     def __init__(self, pages: Pages) -> None:
         self.pages = pages
@@ -149,9 +145,7 @@ class Applicant:
                 client=client_address(request, self.pages.settings),
             )
         except ValidationError as error:
-            return await self._step_one_page(
-                request, form, errors=field_errors(error), status_code=422
-            )
+            return await self._step_one_page(request, form, errors=error.messages, status_code=422)
         except OnboardingError as error:
             return await self._step_one_page(request, form, summary=error.text, status_code=422)
         request.session[STEP_ONE] = {
@@ -262,7 +256,7 @@ class Applicant:
         try:
             result = await run_in_threadpool(self.platform.register, command)
         except ValidationError as error:
-            return self._step_two_page(request, form, errors=field_errors(error), status_code=422)
+            return self._step_two_page(request, form, errors=error.messages, status_code=422)
         except StepOneRequiredError as error:
             return await self._expired(request, error.text)
         except OnboardingError as error:
@@ -318,7 +312,7 @@ class Applicant:
             return self.pages.render(
                 request,
                 "peps/password/create.html",
-                {"token": token, "errors": field_errors(error)},
+                {"token": token, "errors": error.messages},
                 status_code=422,
             )
         return self.pages.render(request, "peps/password/created.html", {"result": result})

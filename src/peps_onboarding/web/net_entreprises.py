@@ -21,8 +21,8 @@ from ..domain.errors import (
     ValidationError,
 )
 from .applicant import address_form
-from .pages import Pages, redirect, touch
-from .security import client_address, read_form, rotate_session
+from .pages import Pages, redirect
+from .security import client_address, read_form, sign_in
 
 __all__ = ["NetEntreprises"]
 
@@ -76,10 +76,7 @@ class NetEntreprises:
                 status_code=422,
             )
         if isinstance(result, NetEntreprisesLoggedIn):
-            rotate_session(request)
-            request.session["user"] = result.identifier
-            request.session["admin"] = result.profile == "administrator"
-            touch(request)
+            sign_in(request, result.identifier, result.profile)
             return redirect(request, "space")
         signed = result
         request.session[TICKET] = {
@@ -158,8 +155,5 @@ class NetEntreprises:
             )
         except OnboardingError as error:
             return self._completion_page(request, ticket, form, summary=error.text, status_code=422)
-        rotate_session(request)
-        request.session["user"] = result.identifier
-        request.session["admin"] = result.profile == "administrator"
-        touch(request)
+        sign_in(request, result.identifier, result.profile)
         return self.pages.render(request, "peps/net_entreprises/joined.html", {"result": result})

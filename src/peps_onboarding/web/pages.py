@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import os
-import time
 import weakref
 from collections.abc import Callable, Mapping
 from contextvars import ContextVar
@@ -113,7 +112,6 @@ class Pages:
             "errors": {},
             "values": {},
             "summary": None,
-            "message": None,
             "dead": None,
             "help": False,
             "token": "",
@@ -162,7 +160,3 @@ def session_ends(request: Request, settings: WebSettings) -> datetime | None:
     if signed_in(request) is None or not isinstance(seen, (int, float)):
         return None
     return datetime.fromtimestamp(seen + settings.session_idle.total_seconds(), UTC)
-
-
-def touch(request: Request) -> None:
-    request.session["seen"] = int(time.time())

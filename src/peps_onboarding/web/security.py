@@ -11,6 +11,7 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import secrets
+import time
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
@@ -28,6 +29,8 @@ __all__ = [
     "csrf_token",
     "read_form",
     "rotate_session",
+    "sign_in",
+    "touch",
 ]
 
 CSRF_FIELD = "csrf"
@@ -51,6 +54,20 @@ def csrf_token(request: Request) -> str:
         token = secrets.token_urlsafe(32)
         request.session[CSRF_FIELD] = token
     return token
+
+
+def sign_in(request: Request, identifier: str, profile: str) -> None:
+    """A person the platform just authenticated: a new session (W3), holding who they are
+    and whether to offer « Gestion des comptes » (the platform decides every action)."""
+    rotate_session(request)
+    request.session["user"] = identifier
+    request.session["admin"] = profile == "administrator"
+    touch(request)
+
+
+def touch(request: Request) -> None:
+    """Activity of a signed-in person: the idle limit counts from now."""
+    request.session["seen"] = int(time.time())
 
 
 def rotate_session(request: Request) -> None:
