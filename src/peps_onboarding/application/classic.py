@@ -285,10 +285,14 @@ def new_password_hash(deps: Dependencies, password: object, confirmation: object
     return deps.hasher.hash(password)
 
 
-def refuse_dead_link(deps: Dependencies, token: object, *purposes: LinkPurpose) -> None:
+def refuse_dead_link(
+    deps: Dependencies, token: object, *purposes: LinkPurpose, record_lapse: bool = True
+) -> None:
     """Rules A8, C6, T1: before any hashing, a link that cannot be used is refused; an
     expired creation link deletes its pending account now (the one commit of the use
-    case that found it) rather than at the next sweep."""
+    case that found it) rather than at the next sweep. With ``record_lapse=False`` (W2:
+    a page opened from an e-mail reads only) the deletion is applied inside the unit of
+    work, so the lapsed applicant is not named as an administrator, and never committed."""
 
     def run() -> None:
         with deps.unit_of_work() as uow:
@@ -301,6 +305,7 @@ def refuse_dead_link(deps: Dependencies, token: object, *purposes: LinkPurpose) 
                 account is not None
                 and link.purpose is LinkPurpose.PASSWORD_CREATION
                 and apply_deadlines(uow, account, now) is not account
+                and record_lapse
             ):
                 uow.commit()
             raise LinkNoLongerValidError(administrator_names(uow, link.siret))

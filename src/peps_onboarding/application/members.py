@@ -250,14 +250,12 @@ def member_rows(
 def rights_of(deps: Dependencies, account: Account) -> tuple[AccessLevelView, ...]:
     """Rule R3: the account's level for every service of the catalogue, « Aucun » for
     those it was never given."""
+    levels = ((service, account.level(service.code)) for service in deps.policy.services)
     return tuple(
         AccessLevelView(
-            service=service.code,
-            label=service.label,
-            level=account.level(service.code).value,
-            level_label=account.level(service.code).label,
+            service=service.code, label=service.label, level=level.value, level_label=level.label
         )
-        for service in deps.policy.services
+        for service, level in levels
     )
 
 

@@ -26,7 +26,6 @@ from . import (
     classic,
     establishment_members,
     housekeeping,
-    link_check,
     net_entreprises,
     security_check,
 )
@@ -126,11 +125,13 @@ class Platform:
     def check_password_creation_link(self, token: str) -> None:
         """Rules W2, C6: what opening the e-mailed link shows, read only: returns when it
         is usable, else raises ``LinkNoLongerValidError`` with the administrators."""
-        link_check.check_link(self._deps, token, LinkPurpose.PASSWORD_CREATION)
+        classic.refuse_dead_link(
+            self._deps, token, LinkPurpose.PASSWORD_CREATION, record_lapse=False
+        )
 
     def check_password_reset_link(self, token: str) -> None:
         """Rules W2, A5: the same, for the forgotten-password link."""
-        link_check.check_link(self._deps, token, LinkPurpose.PASSWORD_RESET)
+        classic.refuse_dead_link(self._deps, token, LinkPurpose.PASSWORD_RESET, record_lapse=False)
 
     def withdraw_registration(
         self, code: str, *, client: str | None = None
